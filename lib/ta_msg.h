@@ -1,0 +1,40 @@
+/* The protocol-neutral view of an HTTP message that every verifier and
+ * signer works on. The module builds it from request_rec; tests and the
+ * tool build it from raw text. Nothing here points into httpd. */
+#ifndef TA_MSG_H
+#define TA_MSG_H
+
+#include <stddef.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+typedef struct {
+  const char *name;   /* as received; compared case-insensitively */
+  const char *value;  /* one field line, OWS already trimmed */
+} ta_field_t;
+
+typedef struct ta_msg ta_msg_t;
+struct ta_msg {
+  int is_response;
+  int status;                   /* responses */
+  /* request (for a response: of the related request, via .request) */
+  const char *method;           /* "POST", case preserved */
+  const char *scheme;           /* "http" / "https", lower case */
+  const char *authority;        /* host[:port] as the server is reached, lower case, default port dropped */
+  const char *path;             /* raw path as received (percent-encoding untouched), "/" if empty */
+  const char *query;            /* raw query without '?', NULL when the target had none */
+  apr_array_header_t *fields;   /* ta_field_t, in received order, several lines per name allowed */
+  const ta_msg_t *request;      /* for a response: the related request (for ;req), else NULL */
+};
+
+/* Helpers shared by every component. */
+ta_msg_t *ta_msg_make(apr_pool_t *p);
+void ta_msg_add_field(ta_msg_t *m, const char *name, const char *value);
+/* Combined value of all field lines with this name, joined by ", " per
+ * RFC 9110 5.3; NULL when absent. */
+const char *ta_msg_field(apr_pool_t *p, const ta_msg_t *m, const char *name);
+/* Number of field lines with this name. */
+int ta_msg_field_count(const ta_msg_t *m, const char *name);
+
+#endif

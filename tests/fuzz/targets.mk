@@ -1,0 +1,1 @@
+# one block per fuzz target
