@@ -9,6 +9,7 @@ tests_unit_test_error_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_test_error_LDADD = $(UNIT_TEST_LIBS)
 
 include tests/unit/sf.mk
+include tests/unit/keys.mk
 include tests/unit/sig.mk
 include tests/unit/policy.mk
 include tests/unit/registry.mk

@@ -1,0 +1,2 @@
+# owned by the keys component
+EXTRA_DIST += lib/ta_keys.h
