@@ -6,7 +6,7 @@ mod_trustedapp_mod_trustedapp_la_SOURCES = mod_trustedapp/mod_trustedapp.c
 mod_trustedapp_mod_trustedapp_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 mod_trustedapp_mod_trustedapp_la_CFLAGS = $(AM_CFLAGS)
 mod_trustedapp_mod_trustedapp_la_LDFLAGS = -module -avoid-version -shared $(AM_LDFLAGS)
-mod_trustedapp_mod_trustedapp_la_LIBADD = lib/libtrustedapp.la $(OPENSSL_LIBS) $(LIBXML2_LIBS)
+mod_trustedapp_mod_trustedapp_la_LIBADD = lib/libtrustedapp.la $(OPENSSL_LIBS) $(LIBXML2_LIBS) $(JANSSON_LIBS)
 
 # Tests load the module from the build tree: .libs/mod_trustedapp.so.
 all-local: mod_trustedapp/mod_trustedapp.so
