@@ -1,1 +1,1 @@
-# owned by the verify component
+EXTRA_DIST += lib/ta_verify.h
