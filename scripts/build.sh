@@ -8,11 +8,15 @@ shift || true
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
 
+# Several builds may share one source tree: regenerate under a lock.
+exec 9>"$src/.autoreconf.lock"
+flock 9
 if [[ ! -x "$src/configure" || "$src/configure.ac" -nt "$src/configure" ]] \
    || find "$src" -name '*.mk' -newer "$src/configure" -not -path '*/build*' | grep -q . \
    || [[ "$src/Makefile.am" -nt "$src/configure" ]]; then
   (cd "$src" && autoreconf -fi >/dev/null)
 fi
+flock -u 9
 stamp="$build/.configure-args"
 args="$*"
 if [[ ! -f "$build/Makefile" || ! -f "$stamp" || "$(cat "$stamp")" != "$args" || "$src/configure" -nt "$build/Makefile" ]]; then
