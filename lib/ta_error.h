@@ -56,6 +56,12 @@
   X(TA_E_SERAPH_CERT,       6002, "seraph-bad-certificate",  401, "Seraph certificate could not be decrypted or is malformed", "check the application's registered public key") \
   X(TA_E_SERAPH_MAGIC,      6003, "seraph-bad-magic",        401, "Seraph magic number mismatch", "check the application's registered public key") \
   X(TA_E_SERAPH_URL,        6004, "seraph-bad-url",          401, "Seraph URL signature does not match the reconstructed URL", "set TrustedAppSeraphBaseURL to the external URL clients use") \
+  X(TA_E_SERAPH_APP_ID_MISSING,6005,"seraph-app-id-missing", 401, "Seraph certificate without X-Seraph-Trusted-App-ID", "send the application ID header with the certificate") \
+  X(TA_E_SERAPH_KEY_MISSING,6006, "seraph-key-missing",      401, "Seraph certificate without X-Seraph-Trusted-App-Key", "send the wrapped secret key header (protocol 0-2)") \
+  X(TA_E_SERAPH_MAGIC_MISSING,6007,"seraph-magic-missing",   401, "Seraph protocol >= 1 without X-Seraph-Trusted-App-Magic", "send the magic number header") \
+  X(TA_E_SERAPH_SIGNATURE_MISSING,6008,"seraph-signature-missing",401, "Seraph protocol >= 2 without X-Seraph-Trusted-App-Signature", "sign the request URL (protocol 2)") \
+  X(TA_E_SERAPH_HEADER_INVALID,6009,"seraph-header-invalid", 401, "a Seraph header is oversized, repeated, or not strict base64", "send each X-Seraph-Trusted-App-* header once, base64 without line breaks") \
+  X(TA_E_SERAPH_CERTDOC,    6010, "seraph-bad-certificate-document", 502, "the peer's /admin/appTrustCertificate document is malformed", "check the peer base URL; the document is 4 lines: id, base64 SPKI, version, -1159983122") \
   /* 9xxx: server side */ \
   X(TA_E_INTERNAL,          9001, "internal",                500, "internal error", "see the server error log") \
   X(TA_E_NOMEM,             9002, "no-memory",               500, "out of memory", "see the server error log") \
