@@ -21,6 +21,7 @@
   X(TA_E_COVERAGE,          1011, "coverage-insufficient",   401, "the signature does not cover a component this server requires", "cover @method, @target-uri (or @authority/@path/@query), the user header and content-digest") \
   X(TA_E_TOO_LARGE,         1012, "field-too-large",         401, "a signature-related field exceeds the size limit", "keep Signature-Input/Signature under the documented limits") \
   X(TA_E_SIG_ENCODING,      1013, "signature-encoding",      401, "the signature value is not a byte sequence of the right length", "send the signature as an RFC 8941 byte sequence") \
+  X(TA_E_MSG_INVALID,       1014, "message-invalid",         400, "a raw HTTP message text could not be parsed (obs-fold, bad start line or field line)", "send an HTTP/1.1 message with CRLF line ends, one field per line and a Host field") \
   /* 2xxx: application and key */ \
   X(TA_E_UNKNOWN_APP,       2001, "unknown-app",             401, "no registered application has this keyid", "register the application (trustapp-admin add) or fix its keyid") \
   X(TA_E_APP_DISABLED,      2002, "app-disabled",            401, "the application is registered but disabled", "trustapp-admin enable ID") \
