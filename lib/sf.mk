@@ -1,1 +1,2 @@
 # owned by the sf component
+lib_libtrustedapp_la_SOURCES += lib/ta_sf.c

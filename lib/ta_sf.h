@@ -12,6 +12,13 @@
 #include "ta_error.h"
 
 #define TA_SF_MAX_INPUT (64 * 1024)
+/* Parse-time bounds (the RFC 8941 section 3 minimums a parser must support);
+ * a field with more unique members/params than this is refused. */
+#define TA_SF_MAX_MEMBERS 1024   /* list members, dictionary members */
+#define TA_SF_MAX_INNER   256    /* items of one inner list */
+#define TA_SF_MAX_PARAMS  256    /* parameters of one item or inner list */
+/* Largest |integer| (also Date seconds) and |decimal_milli|. */
+#define TA_SF_MAX_INTEGER 999999999999999LL
 
 typedef enum {
   TA_SF_INTEGER,        /* v.integer, |v| <= 999999999999999 */
@@ -75,13 +82,22 @@ ta_status_t ta_sf_parse_list(apr_pool_t *p, const char *in, size_t len, ta_sf_li
 ta_status_t ta_sf_parse_dict(apr_pool_t *p, const char *in, size_t len, ta_sf_dict_t *out);
 
 /* Canonical serialization; NULL when the value cannot be serialized
- * (out-of-range number, bad key/token characters, ...). */
+ * (out-of-range number, bad key/token characters, string outside printable
+ * ASCII, display string not valid UTF-8, boolean other than 0/1, ...).
+ * Strings are taken as (ptr, len). An empty list or dictionary serializes
+ * to "" (RFC 8941: the field is then not sent at all). */
 char *ta_sf_serialize_bare(apr_pool_t *p, const ta_sf_bare_t *b);
 char *ta_sf_serialize_params(apr_pool_t *p, const ta_sf_params_t *params);
 char *ta_sf_serialize_item(apr_pool_t *p, const ta_sf_item_t *item);
 char *ta_sf_serialize_member(apr_pool_t *p, const ta_sf_member_t *m);
 char *ta_sf_serialize_list(apr_pool_t *p, const ta_sf_list_t *l);
 char *ta_sf_serialize_dict(apr_pool_t *p, const ta_sf_dict_t *d);
+
+/* Converts a binary double to decimal_milli the way RFC 8941 4.1.5 serializes
+ * it: the shortest decimal that round-trips the double, rounded to three
+ * fraction digits, ties to even (0.0025 -> 2). TA_E_SF_PARSE when not finite
+ * or |d| >= 1e15 (the serializer refuses more than 12 integer digits). */
+ta_status_t ta_sf_decimal_from_double(double d, int64_t *milli_out);
 
 /* Lookups; NULL when absent. */
 const ta_sf_bare_t *ta_sf_param_get(const ta_sf_params_t *params, const char *key);
