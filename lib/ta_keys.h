@@ -22,6 +22,8 @@ typedef enum {
 } ta_alg_t;
 
 #define TA_RSA_MIN_BITS 2048
+#define TA_RSA_MAX_BITS 16384          /* bounds verification cost */
+#define TA_KEY_MAX_INPUT (64 * 1024)   /* longest PEM/DER/JWK accepted */
 
 typedef struct ta_key ta_key_t;
 
@@ -51,6 +53,10 @@ ta_status_t ta_key_generate(apr_pool_t *p, ta_alg_t alg, int rsa_bits,
 ta_alg_t ta_key_alg(const ta_key_t *k);
 int ta_key_bits(const ta_key_t *k);
 int ta_key_is_private(const ta_key_t *k);
+
+/* Exact signature length in bytes the key's algorithm produces and accepts
+ * (ed25519 64, P-256 64, P-384 96, RSA modulus bytes, HMAC 32). */
+size_t ta_key_sig_len(const ta_key_t *k);
 
 /* Sign data with the key's algorithm (ECDSA output is raw r||s). */
 ta_status_t ta_key_sign(apr_pool_t *p, const ta_key_t *k,
