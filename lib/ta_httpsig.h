@@ -42,6 +42,7 @@ typedef struct {
   size_t sig_len;
   const char *base;                  /* NULL if building the base failed */
   size_t base_len;
+  apr_pool_t *pool;                  /* the pool it was parsed in (used by the accessors) */
 } ta_httpsig_t;
 
 /* Parse the signature labelled preferred_label (may be NULL), or the only
@@ -63,8 +64,10 @@ ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
 /* 1 when the signature covers this component identifier (any form that
  * ta_component_parse accepts: "@method", "content-digest", "\"x\";req"). */
 int ta_httpsig_covers(const ta_httpsig_t *sig, const char *component);
-/* Same for a field name compared case-insensitively, without parameters
- * (policy: "the user header must be covered"). */
+/* 1 when the whole value of this field (name compared case-insensitively)
+ * of the message itself is covered: the plain identifier, or with ;sf or
+ * ;bs; not ;key (one member only) nor ;req. For policy rules such as "the
+ * user header must be covered". */
 int ta_httpsig_covers_field(const ta_httpsig_t *sig, const char *field_name);
 
 /* Verify the signature over its base with key. An alg parameter must equal
