@@ -920,7 +920,7 @@ ta_status_t ta_sf_decimal_from_double(double d, int64_t *milli_out)
 {
   char text[40];
   int prec;
-  if (milli_out == NULL || !isfinite(d) || fabs(d) >= 1e15)
+  if (milli_out == NULL || !isfinite(d) || d >= 1e15 || d <= -1e15)
     return TA_E_SF_PARSE;
   /* Shortest "%.*e" rendering that reads back as the same double. */
   for (prec = 0; prec < 17; prec++) {
