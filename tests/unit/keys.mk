@@ -1,1 +1,5 @@
 # owned by the keys component
+check_PROGRAMS += tests/unit/test_b64
+tests_unit_test_b64_SOURCES = tests/unit/test_b64.c
+tests_unit_test_b64_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_test_b64_LDADD = $(UNIT_TEST_LIBS)
