@@ -3,11 +3,8 @@
 #include "ta_cli.h"
 #include "ta_http.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <apr_strings.h>
 
@@ -24,32 +21,6 @@ static const char *target_url(apr_pool_t *p, const char *target)
   if (colon && strchr(colon + 1, ':'))  /* bare IPv6 literal without port */
     return apr_pstrcat(p, "https://[", target, "]/", NULL);
   return apr_pstrcat(p, "https://", target, "/", NULL);
-}
-
-static int write_file(ta_cli_t *c, const char *path, const char *data, mode_t mode, const char **err)
-{
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) {
-    *err = apr_psprintf(c->pool, "cannot create %s: %s", path, strerror(errno));
-    return -1;
-  }
-  size_t len = strlen(data), off = 0;
-  while (off < len) {
-    ssize_t w = write(fd, data + off, len - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w < 0) {
-      *err = apr_psprintf(c->pool, "cannot write %s: %s", path, strerror(errno));
-      close(fd);
-      return -1;
-    }
-    off += (size_t)w;
-  }
-  if (close(fd) != 0) {
-    *err = apr_psprintf(c->pool, "cannot write %s: %s", path, strerror(errno));
-    return -1;
-  }
-  return 0;
 }
 
 static int run_tls_fetch(ta_cli_t *c)
@@ -72,7 +43,8 @@ static int run_tls_fetch(ta_cli_t *c)
   const char *out = ta_cli_opt(c, "out");
   if (out && resp.tls->certs->nelts > 0) {
     const char *err;
-    if (write_file(c, out, ta_tls_chain_pem(c->pool, resp.tls), 0644, &err) != 0)
+    const char *pem = ta_tls_chain_pem(c->pool, resp.tls);
+    if (ta_cli_write_file(c, out, pem, strlen(pem), 0644, 0, &err) != 0)
       return ta_cli_fail(c, TA_EXIT_FAILED, "write-failed", NULL, "%s", err);
     json_object_set_new(c->result, "saved_to", json_string(out));
     ta_out_textf(c, "saved %d certificate(s) as PEM to %s\n", resp.tls->certs->nelts, out);

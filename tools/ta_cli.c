@@ -13,6 +13,8 @@
 
 #include <apr_strings.h>
 
+#include "ta_keys.h"
+
 const char *ta_cli_opt(const ta_cli_t *c, const char *name)
 {
   const char *found = NULL;
@@ -128,4 +130,69 @@ int ta_cli_parse_duration_ms(const char *s, long long *out_ms)
     return -1;
   *out_ms = v * mult;
   return 0;
+}
+
+int ta_cli_write_file(ta_cli_t *c, const char *path, const char *data, size_t len,
+                      unsigned mode, int exclusive, const char **err)
+{
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : O_TRUNC);
+  int fd = open(path, flags, (mode_t)mode);
+  if (fd < 0) {
+    *err = apr_psprintf(c->pool, "cannot create %s: %s", path, strerror(errno));
+    return -1;
+  }
+  size_t off = 0;
+  while (off < len) {
+    ssize_t w = write(fd, data + off, len - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0) {
+      *err = apr_psprintf(c->pool, "cannot write %s: %s", path, strerror(errno));
+      close(fd);
+      return -1;
+    }
+    off += (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0) {
+    *err = apr_psprintf(c->pool, "cannot write %s: %s", path, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+int ta_cli_alg(const char *name)
+{
+  static const struct { const char *shorthand; ta_alg_t alg; } aliases[] = {
+    {"ecdsa-p256", TA_ALG_ECDSA_P256_SHA256}, {"ecdsa-p384", TA_ALG_ECDSA_P384_SHA384},
+    {"rsa", TA_ALG_RSA_PSS_SHA512}, {"rsa-pss", TA_ALG_RSA_PSS_SHA512},
+    {"rsa-v1_5", TA_ALG_RSA_V1_5_SHA256}, {NULL, TA_ALG_NONE}
+  };
+  if (name == NULL)
+    return TA_ALG_NONE;
+  for (size_t i = 0; aliases[i].shorthand; i++)
+    if (strcmp(aliases[i].shorthand, name) == 0)
+      return aliases[i].alg;
+  ta_alg_t alg = ta_alg_from_name(name);
+  return alg == TA_ALG_HMAC_SHA256 ? TA_ALG_NONE : alg;
+}
+
+int ta_cli_load_private_key(ta_cli_t *c, const char *path, const char *alg_name,
+                            struct ta_key **key)
+{
+  ta_alg_t alg = TA_ALG_NONE;
+  if (alg_name && (alg = (ta_alg_t)ta_cli_alg(alg_name)) == TA_ALG_NONE)
+    return ta_cli_fail(c, TA_EXIT_USAGE, "usage",
+                       "use ed25519, ecdsa-p256, ecdsa-p384, rsa-pss-sha512 or rsa-v1_5-sha256",
+                       "unknown algorithm '%s'", alg_name);
+  char *pem;
+  size_t len;
+  const char *err;
+  if (ta_cli_read_file(c, path, 1024 * 1024, &pem, &len, &err) != 0)
+    return ta_cli_fail(c, TA_EXIT_FAILED, "key-unreadable", NULL, "%s", err);
+  if (ta_key_load_private(c->pool, pem, len, alg, key, &err) != TA_OK)
+    return ta_cli_fail(c, TA_EXIT_FAILED, ta_error_token(TA_E_KEY_INVALID),
+                       alg == TA_ALG_NONE ? "an RSA key needs --alg rsa-pss-sha512 or rsa-v1_5-sha256"
+                                          : ta_error_fix(TA_E_KEY_INVALID),
+                       "%s: %s", path, err ? err : "not a usable private key");
+  return TA_EXIT_OK;
 }

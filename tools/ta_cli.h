@@ -89,11 +89,24 @@ void ta_out_command_help(const ta_cmd_t *cmd);
 /* Reads a whole file (at most max bytes) into pool memory, NUL-terminated. */
 int ta_cli_read_file(ta_cli_t *c, const char *path, size_t max, char **data, size_t *len,
                      const char **err);
+/* Writes a file with the given mode; exclusive: refuse to replace an existing file. */
+int ta_cli_write_file(ta_cli_t *c, const char *path, const char *data, size_t len,
+                      unsigned mode, int exclusive, const char **err);
 /* Parses a non-negative integer with an optional unit suffix (ms, s, m, h) into
  * milliseconds; bare numbers are milliseconds (like Jira's timeout field). */
 int ta_cli_parse_duration_ms(const char *s, long long *out_ms);
 
+/* Algorithm from a command-line name: registry names ("ecdsa-p256-sha256")
+ * or the short forms ed25519, ecdsa-p256, ecdsa-p384, rsa (= rsa-pss-sha512),
+ * rsa-pss, rsa-v1_5. Returns 0 (TA_ALG_NONE) when unknown. */
+int ta_cli_alg(const char *name);
+/* Loads a private key file (alg_name may be NULL to infer). Records the
+ * failure and returns an exit code, or TA_EXIT_OK with *key set. */
+struct ta_key;
+int ta_cli_load_private_key(ta_cli_t *c, const char *path, const char *alg_name,
+                            struct ta_key **key);
+
 /* Command tables contributed by each concern. */
-extern const ta_cmd_t ta_cmd_tls_fetch;
+extern const ta_cmd_t ta_cmd_tls_fetch, ta_cmd_keygen;
 
 #endif

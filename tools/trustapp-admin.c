@@ -25,7 +25,7 @@ static const ta_opt_spec_t global_opts[] = {
 };
 
 static const ta_cmd_t *const commands[] = {
-  &ta_cmd_tls_fetch,
+  &ta_cmd_keygen, &ta_cmd_tls_fetch,
   NULL
 };
 
