@@ -1,7 +1,6 @@
 # owned by the registry component
 lib_libtrustedapp_la_SOURCES += lib/ta_registry.c lib/ta_registry.h \
-	lib/ta_registry_xsd.c
-EXTRA_DIST += lib/ta_registry_write.h
+	lib/ta_registry_xsd.c lib/ta_registry_write.c lib/ta_registry_write.h
 dist_pkgdata_DATA += lib/registry.xsd
 
 # The schema is embedded from its single source, lib/registry.xsd.

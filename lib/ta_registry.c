@@ -609,15 +609,26 @@ static void refuse_doctype(void *ctx, const xmlChar *name, const xmlChar *ext, c
   xmlStopParser(pc);
 }
 
-static ta_status_t parse_document(loader_t *L, const char *xml, size_t len, xmlDocPtr *out)
+static ta_status_t parse_document(apr_pool_t *p, const char *name, const char *xml, size_t len,
+                                  xmlDocPtr *out, const char **err)
 {
   *out = NULL;
+  if (len > TA_REGISTRY_MAX_BYTES) {
+    *err = apr_psprintf(p, "%s: %" APR_SIZE_T_FMT " bytes is more than the %u byte limit", name,
+                        len, TA_REGISTRY_MAX_BYTES);
+    return TA_E_CONFIG;
+  }
+  if (len == 0 || !xml) {
+    *err = apr_psprintf(p, "%s: empty file", name);
+    return TA_E_CONFIG;
+  }
+  xmlInitParser();
   xmlParserCtxtPtr pc = xmlNewParserCtxt();
   if (!pc)
     return TA_E_NOMEM;
   pc->sax->internalSubset = refuse_doctype;
   pc->_private = NULL;
-  xmlDocPtr doc = xmlCtxtReadMemory(pc, xml, (int)len, L->name, NULL,
+  xmlDocPtr doc = xmlCtxtReadMemory(pc, xml, (int)len, name, NULL,
                                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                                     XML_PARSE_BIG_LINES);
   if (pc->_private == &doctype_seen_key) {
@@ -625,14 +636,14 @@ static ta_status_t parse_document(loader_t *L, const char *xml, size_t len, xmlD
     if (doc)
       xmlFreeDoc(doc);
     xmlFreeParserCtxt(pc);
-    L->err = apr_psprintf(L->p, "%s:%ld: DOCTYPE declarations are not allowed in the registry", L->name, line);
+    *err = apr_psprintf(p, "%s:%ld: DOCTYPE declarations are not allowed in the registry", name, line);
     return TA_E_CONFIG;
   }
   if (!doc || !pc->wellFormed) {
     xmlErrorPtr e = xmlCtxtGetLastError(pc);
     char msg[512];
     tidy_message(msg, sizeof(msg), e && e->message ? e->message : "not well-formed XML");
-    L->err = apr_psprintf(L->p, "%s:%d: %s", L->name, e ? e->line : 0, msg);
+    *err = apr_psprintf(p, "%s:%d: %s", name, e ? e->line : 0, msg);
     if (doc)
       xmlFreeDoc(doc);
     xmlFreeParserCtxt(pc);
@@ -641,6 +652,20 @@ static ta_status_t parse_document(loader_t *L, const char *xml, size_t len, xmlD
   xmlFreeParserCtxt(pc);
   *out = doc;
   return TA_OK;
+}
+
+ta_status_t ta_registry_read_xml(apr_pool_t *p, const char *xml, size_t len, const char *name,
+                                 void **doc, const char **err)
+{
+  const char *e = NULL;
+  xmlDocPtr d = NULL;
+  if (!p || !doc)
+    return TA_E_INTERNAL;
+  ta_status_t st = parse_document(p, name ? name : "registry", xml, len, &d, &e);
+  if (err)
+    *err = e;
+  *doc = d;
+  return st;
 }
 
 static ta_status_t validate_document(loader_t *L, xmlDocPtr doc)
@@ -712,17 +737,6 @@ ta_status_t ta_registry_parse(apr_pool_t *p, const char *xml, size_t len, const 
     return TA_E_INTERNAL;
   if (!name)
     name = "registry";
-  if (len > TA_REGISTRY_MAX_BYTES) {
-    if (err)
-      *err = apr_psprintf(p, "%s: %" APR_SIZE_T_FMT " bytes is more than the %u byte limit", name,
-                          len, TA_REGISTRY_MAX_BYTES);
-    return TA_E_CONFIG;
-  }
-  if (len == 0) {
-    if (err)
-      *err = apr_psprintf(p, "%s: empty file", name);
-    return TA_E_CONFIG;
-  }
   apr_pool_t *rp, *sp;
   if (apr_pool_create(&rp, p) != APR_SUCCESS)
     return TA_E_NOMEM;
@@ -739,9 +753,8 @@ ta_status_t ta_registry_parse(apr_pool_t *p, const char *xml, size_t len, const 
   L.reg = reg;
   L.fp_owner = apr_hash_make(sp);
 
-  xmlInitParser();
   xmlDocPtr doc = NULL;
-  ta_status_t st = parse_document(&L, xml, len, &doc);
+  ta_status_t st = parse_document(rp, L.name, xml, len, &doc, &L.err);
   if (st == TA_OK)
     st = validate_document(&L, doc);
   if (st == TA_OK)

@@ -89,6 +89,14 @@ size_t ta_app_valid_key_count(const ta_app_t *a, apr_time_t now);
  * and tests. */
 const char *ta_registry_schema(size_t *len);
 
+/* The hardened XML parse the loader uses, shared with the writer: size
+ * bound, no network, no entity substitution, no DTD (a DOCTYPE is refused
+ * before any declaration is processed), big line numbers. *doc receives an
+ * xmlDocPtr (void * keeps libxml2 headers out) that the caller frees with
+ * xmlFreeDoc. TA_E_CONFIG with *err = "NAME:LINE: message". */
+ta_status_t ta_registry_read_xml(apr_pool_t *p, const char *xml, size_t len, const char *name,
+                                 void **doc, const char **err);
+
 /* Strict parse of the protocols attribute ("rfc9421 seraph mtls", any order,
  * separated by whitespace, no duplicates). TA_E_CONFIG with *err naming the
  * bad token. */
