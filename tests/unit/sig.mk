@@ -1,1 +1,5 @@
 # owned by the sig component
+check_PROGRAMS += tests/unit/test_httpsig
+tests_unit_test_httpsig_SOURCES = tests/unit/test_httpsig.c
+tests_unit_test_httpsig_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_test_httpsig_LDADD = $(UNIT_TEST_LIBS)
