@@ -42,6 +42,7 @@ typedef struct {
   const ta_app_key_t *key;     /* registered key that verified */
   size_t key_index;
   int version;                 /* protocol version of the request */
+  const char *version_str;     /* Version header as received (for BAD_PROTOCOL_VERSION) */
   const char *user;            /* certificate user (success) */
   int64_t created_ms;          /* certificate timestamp */
   apr_time_t created;

@@ -54,6 +54,7 @@ struct evp_pkey_st;
 typedef struct {
   const char *app_id;
   int version;                     /* 0 when the Version header is absent */
+  const char *version_str;         /* the Version header as received (bounded), or NULL */
   const char *cert_b64;            /* the Cert header as received */
   const unsigned char *cert; size_t cert_len;
   const unsigned char *key; size_t key_len;
