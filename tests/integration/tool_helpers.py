@@ -1,0 +1,284 @@
+"""Helpers for the trustapp-admin integration tests (test_tool_*.py).
+
+Everything runs on 127.0.0.1: certificates are made with the `openssl` CLI,
+servers are Python threads. The binary is $TA_BUILD_DIR/tools/trustapp-admin
+(default <repo>/build/release).
+"""
+
+import http.server
+import json
+import os
+import socket
+import ssl
+import subprocess
+import threading
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def binary():
+    d = os.environ.get("TA_BUILD_DIR")
+    path = (Path(d) if d else REPO / "build" / "release") / "tools" / "trustapp-admin"
+    if not path.is_file():
+        raise RuntimeError("trustapp-admin not built at %s (set TA_BUILD_DIR)" % path)
+    return str(path)
+
+
+def clean_env(extra=None):
+    """The environment without proxies or a registry override, plus extra."""
+    env = {k: v for k, v in os.environ.items()
+           if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy",
+                                "trustapp_registry")}
+    env.update(extra or {})
+    return env
+
+
+class Result:
+    def __init__(self, proc):
+        self.rc = proc.returncode
+        self.out = proc.stdout
+        self.err = proc.stderr
+        self._json = None
+
+    @property
+    def json(self):
+        if self._json is None:
+            self._json = json.loads(self.out)
+        return self._json
+
+    @property
+    def token(self):
+        return (self.json.get("error") or {}).get("token")
+
+    def __repr__(self):
+        return "rc=%d\nstdout:\n%s\nstderr:\n%s" % (self.rc, self.out, self.err)
+
+
+def run(*args, env=None, timeout=60, stdin=None):
+    proc = subprocess.run([binary()] + [str(a) for a in args], capture_output=True, text=True,
+                          env=clean_env(env), timeout=timeout, input=stdin)
+    return Result(proc)
+
+
+def run_json(*args, **kw):
+    return run("--json", *args, **kw)
+
+
+# ---------------------------------------------------------------- certificates
+
+def _openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
+
+
+CA_CONF = """[ ca ]
+default_ca = ca_default
+[ ca_default ]
+dir = {dir}
+database = {dir}/index.txt
+new_certs_dir = {dir}/issued
+serial = {dir}/serial
+default_md = sha256
+policy = policy_any
+unique_subject = no
+email_in_dn = no
+[ policy_any ]
+commonName = supplied
+"""
+
+
+class CA:
+    """A test CA driven by `openssl ca`, so validity dates can be chosen."""
+
+    def __init__(self, root, name):
+        self.dir = Path(root) / name
+        (self.dir / "issued").mkdir(parents=True)
+        (self.dir / "index.txt").write_text("")
+        (self.dir / "serial").write_text("1000\n")
+        (self.dir / "ca.cnf").write_text(CA_CONF.format(dir=self.dir))
+        self.key = self.dir / "ca.key"
+        self.cert = self.dir / "ca.pem"
+        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", self.key, "-out", self.cert, "-days", "30", "-subj",
+                 "/CN=%s" % name, "-addext", "basicConstraints=critical,CA:TRUE",
+                 "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=self.dir)
+
+    def issue(self, name, sans, start="-1d", end="+30d"):
+        """Server certificate; start/end are offsets in days ("-1d") or
+        openssl dates (YYYYMMDDHHMMSSZ). Returns (cert, key) paths."""
+        key = self.dir / (name + ".key")
+        csr = self.dir / (name + ".csr")
+        cert = self.dir / (name + ".pem")
+        ext = self.dir / (name + ".ext")
+        ext.write_text("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+                       "extendedKeyUsage=serverAuth,clientAuth\n" % ",".join(sans))
+        _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", key, "-out", csr, "-subj", "/CN=%s" % name, cwd=self.dir)
+        _openssl("ca", "-batch", "-config", self.dir / "ca.cnf", "-cert", self.cert,
+                 "-keyfile", self.key, "-in", csr, "-out", cert, "-extfile", ext,
+                 "-startdate", _date(start), "-enddate", _date(end), "-notext", cwd=self.dir)
+        return cert, key
+
+
+def _date(spec):
+    import datetime
+    if spec.endswith("d"):
+        t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=int(spec[:-1]))
+        return t.strftime("%Y%m%d%H%M%SZ")
+    return spec
+
+
+def self_signed(root, name, sans):
+    cert = Path(root) / (name + ".pem")
+    key = Path(root) / (name + ".key")
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=%s" % name,
+             "-addext", "subjectAltName=%s" % ",".join(sans), cwd=root)
+    return cert, key
+
+
+def fingerprint_sha256(cert_path):
+    """lower-case hex SHA-256 of the DER, from the openssl CLI."""
+    out = subprocess.run(["openssl", "x509", "-in", str(cert_path), "-noout", "-fingerprint",
+                          "-sha256"], check=True, capture_output=True, text=True).stdout
+    return out.strip().split("=", 1)[1].replace(":", "").lower()
+
+
+# ---------------------------------------------------------------- servers
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self):
+        routes = self.server.routes
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.requests.append({"method": self.command, "path": self.path,
+                                     "headers": dict(self.headers.items()), "body": body})
+        route = routes.get(self.path.split("?")[0]) or routes.get("*")
+        if route is None:
+            status, headers, payload = 404, {}, b"not found"
+        else:
+            status, headers, payload = route(self) if callable(route) else route
+        if isinstance(payload, str):
+            payload = payload.encode()
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # failed handshakes are the point of several tests
+
+
+class HTTPSServer:
+    """HTTPS (or plain HTTP when cert is None) server on 127.0.0.1 in a thread.
+    routes: path -> (status, headers, body) or callable(handler) -> same."""
+
+    def __init__(self, cert=None, key=None, routes=None, client_ca=None, chain_extra=None):
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
+        self.httpd.routes = routes or {"*": (200, {"Content-Type": "text/plain"}, "ok")}
+        self.httpd.requests = []
+        if cert:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+            if chain_extra:
+                bundle = Path(str(cert) + ".chain")
+                bundle.write_text(Path(cert).read_text() + Path(chain_extra).read_text())
+                cert = bundle
+            ctx.load_cert_chain(str(cert), str(key))
+            if client_ca:
+                ctx.verify_mode = ssl.CERT_REQUIRED
+                ctx.load_verify_locations(str(client_ca))
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.requests = self.httpd.requests
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class RawServer:
+    """TCP listener with a scripted behaviour per connection:
+    'silent' (never answers), 'reset' (closes with RST), 'proxy407' (answers a
+    CONNECT with 407)."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.seen = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        import struct
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.mode == "silent":
+                self.conns.append(conn)
+            elif self.mode == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                try:
+                    conn.recv(1024)
+                except OSError:
+                    pass
+                conn.close()
+            elif self.mode == "proxy407":
+                data = b""
+                conn.settimeout(5)
+                try:
+                    while b"\r\n\r\n" not in data:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    self.seen.append(data.decode("latin-1"))
+                    conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                                 b"Proxy-Authenticate: Basic realm=\"test\"\r\n"
+                                 b"Content-Length: 0\r\n\r\n")
+                except OSError:
+                    pass
+                conn.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+# ---------------------------------------------------------------- registries
+
+def write_registry(path, apps_xml="", self_xml=""):
+    Path(path).write_text('<?xml version="1.0" encoding="UTF-8"?>\n'
+                          '<registry xmlns="urn:mod-trustedapp:registry:1" version="1">\n'
+                          + self_xml + apps_xml + '</registry>\n')
+    return Path(path)
