@@ -293,6 +293,393 @@ static void test_cases_dir(void **state)
   json_decref(index);
 }
 
+
+/* ---- our own requests: failure modes ------------------------------------ */
+
+#define REQUEST_TEXT \
+  "POST /rest/api/2/issue?expand=names HTTP/1.1\r\n" \
+  "Host: jira.example.com\r\n" \
+  "TrustedApp-User: alice\r\n" \
+  "Content-Type: application/json\r\n" \
+  "Content-Digest: sha-256=:RK/0qy18MlBSVnWgjwz6lZEWjP/lF5HF9bvEF8FabDg=:\r\n" \
+  "\r\n" \
+  "{\"hello\": \"world\"}"
+
+static const char *const profile_components[] = {
+  "@method", "@target-uri", "trustedapp-user", "content-digest",
+};
+
+static ta_key_t *fresh_key(ta_alg_t alg)
+{
+  ta_key_t *k = NULL;
+  const char *err = NULL;
+  assert_int_equal(ta_key_generate(pool, alg, 2048, &k, &err), TA_OK);
+  return k;
+}
+
+static void default_params(ta_httpsig_sign_params_t *sp)
+{
+  memset(sp, 0, sizeof(*sp));
+  sp->label = "ta";
+  sp->components = profile_components;
+  sp->n_components = sizeof(profile_components) / sizeof(profile_components[0]);
+  sp->created = 1764115200;
+  sp->expires = -1;
+  sp->keyid = "confluence";
+  sp->nonce = "Xq3vJ9kLm2Np8Rt5Wy7Za1";
+}
+
+/* A request signed by key with the default parameters. */
+static ta_msg_t *signed_request(const ta_key_t *key)
+{
+  ta_msg_t *m = parse_msg(REQUEST_TEXT);
+  ta_httpsig_sign_params_t sp;
+  default_params(&sp);
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, NULL, NULL, NULL, NULL), TA_OK);
+  return m;
+}
+
+/* The request with the given Signature-Input / Signature values (NULL: absent). */
+static ta_msg_t *request_with(const char *input, const char *signature)
+{
+  ta_msg_t *m = parse_msg(REQUEST_TEXT);
+  if (input)
+    ta_msg_add_field(m, "Signature-Input", input);
+  if (signature)
+    ta_msg_add_field(m, "Signature", signature);
+  return m;
+}
+
+static void set_field(ta_msg_t *m, const char *name, const char *value)
+{
+  ta_field_t *f = (ta_field_t *)m->fields->elts;
+  for (int i = 0; i < m->fields->nelts; i++)
+    if (strcasecmp(f[i].name, name) == 0)
+      f[i].value = value;
+}
+
+#define SIG64 ":" \
+  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==:"
+
+static ta_status_t parse_status(const char *input, const char *signature, const char *label)
+{
+  ta_httpsig_t *sig = NULL;
+  return ta_httpsig_parse(pool, request_with(input, signature), label, &sig);
+}
+
+static void test_roundtrip_and_accessors(void **state)
+{
+  (void)state;
+  ta_key_t *key = fresh_key(TA_ALG_ED25519);
+  ta_msg_t *m = signed_request(key);
+  ta_httpsig_t *sig = NULL;
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_OK);
+  assert_string_equal(sig->label, "ta");
+  assert_string_equal(sig->keyid, "confluence");
+  assert_string_equal(sig->nonce, "Xq3vJ9kLm2Np8Rt5Wy7Za1");
+  assert_true(sig->has_created);
+  assert_int_equal(sig->created, 1764115200);
+  assert_false(sig->has_expires);
+  assert_null(sig->alg);
+  assert_null(sig->tag);
+  assert_int_equal(sig->n_components, 4);
+  assert_true(ta_httpsig_covers(sig, "@method"));
+  assert_true(ta_httpsig_covers(sig, "\"@target-uri\""));
+  assert_true(ta_httpsig_covers(sig, "content-digest"));
+  assert_false(ta_httpsig_covers(sig, "content-digest;req"));
+  assert_false(ta_httpsig_covers(sig, "@path"));
+  assert_false(ta_httpsig_covers(sig, "not a component"));
+  assert_true(ta_httpsig_covers_field(sig, "TrustedApp-User"));
+  assert_false(ta_httpsig_covers_field(sig, "content-type"));
+  assert_false(ta_httpsig_covers_field(sig, "@method"));
+  assert_string_equal(sig->signature_params,
+                      "(\"@method\" \"@target-uri\" \"trustedapp-user\" \"content-digest\")"
+                      ";created=1764115200;keyid=\"confluence\";nonce=\"Xq3vJ9kLm2Np8Rt5Wy7Za1\"");
+  assert_string_equal(sig->base,
+                      "\"@method\": POST\n"
+                      "\"@target-uri\": https://jira.example.com/rest/api/2/issue?expand=names\n"
+                      "\"trustedapp-user\": alice\n"
+                      "\"content-digest\": sha-256=:RK/0qy18MlBSVnWgjwz6lZEWjP/lF5HF9bvEF8FabDg=:\n"
+                      "\"@signature-params\": (\"@method\" \"@target-uri\" \"trustedapp-user\" \"content-digest\")"
+                      ";created=1764115200;keyid=\"confluence\";nonce=\"Xq3vJ9kLm2Np8Rt5Wy7Za1\"");
+  /* every algorithm of the profile signs and verifies */
+  const ta_alg_t algs[] = {TA_ALG_ECDSA_P256_SHA256, TA_ALG_ECDSA_P384_SHA384,
+                           TA_ALG_RSA_PSS_SHA512, TA_ALG_RSA_V1_5_SHA256};
+  for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+    ta_key_t *k = fresh_key(algs[i]);
+    ta_msg_t *mm = parse_msg(REQUEST_TEXT);
+    ta_httpsig_sign_params_t sp;
+    default_params(&sp);
+    sp.alg = ta_alg_name(algs[i]);
+    assert_int_equal(ta_httpsig_sign(pool, mm, &sp, k, 1, NULL, NULL, NULL, NULL), TA_OK);
+    assert_int_equal(ta_httpsig_parse(pool, mm, "ta", &sig), TA_OK);
+    assert_string_equal(sig->alg, ta_alg_name(algs[i]));
+    assert_int_equal(ta_httpsig_verify(sig, k), TA_OK);
+  }
+}
+
+static void test_tampering(void **state)
+{
+  (void)state;
+  ta_key_t *key = fresh_key(TA_ALG_ED25519);
+  ta_httpsig_t *sig = NULL;
+
+  /* a covered header changed in transit */
+  ta_msg_t *m = signed_request(key);
+  set_field(m, "TrustedApp-User", "admin");
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_E_BAD_SIGNATURE);
+
+  /* the target changed (query) */
+  m = signed_request(key);
+  m->query = "expand=all";
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_E_BAD_SIGNATURE);
+
+  /* an uncovered header changed: still valid */
+  m = signed_request(key);
+  set_field(m, "Content-Type", "text/plain");
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_OK);
+
+  /* a parameter changed (created) */
+  m = signed_request(key);
+  const char *input = ta_msg_field(pool, m, "Signature-Input");
+  set_field(m, "Signature-Input", apr_pstrcat(pool, input, ";tag=\"x\"", NULL));
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_E_BAD_SIGNATURE);
+
+  /* the base itself altered */
+  m = signed_request(key);
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  ta_httpsig_t copy = *sig;
+  char *base = apr_pstrdup(pool, sig->base);
+  base[3] ^= 1;
+  copy.base = base;
+  assert_int_equal(ta_httpsig_verify(&copy, key), TA_E_BAD_SIGNATURE);
+
+  /* one bit of the signature flipped */
+  unsigned char *bytes = apr_pmemdup(pool, sig->sig, sig->sig_len);
+  bytes[10] ^= 0x40;
+  copy = *sig;
+  copy.sig = bytes;
+  assert_int_equal(ta_httpsig_verify(&copy, key), TA_E_BAD_SIGNATURE);
+
+  /* truncated signature value */
+  copy = *sig;
+  copy.sig_len = sig->sig_len - 1;
+  assert_int_equal(ta_httpsig_verify(&copy, key), TA_E_SIG_ENCODING);
+  char *trunc = apr_psprintf(pool, "ta=:%s:", ta_b64_encode(pool, TA_B64_STD, sig->sig, 48));
+  set_field(m, "Signature", trunc);
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_E_SIG_ENCODING);
+}
+
+static void test_wrong_key_and_alg(void **state)
+{
+  (void)state;
+  ta_key_t *key = fresh_key(TA_ALG_ED25519);
+  ta_msg_t *m = signed_request(key);
+  ta_httpsig_t *sig = NULL;
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_int_equal(ta_httpsig_verify(sig, fresh_key(TA_ALG_ED25519)), TA_E_BAD_SIGNATURE);
+  assert_int_not_equal(ta_httpsig_verify(sig, fresh_key(TA_ALG_ECDSA_P256_SHA256)), TA_OK);
+
+  /* alg parameter disagreeing with the key: refused before any crypto */
+  ta_httpsig_sign_params_t sp;
+  default_params(&sp);
+  sp.alg = "ed25519";
+  m = parse_msg(REQUEST_TEXT);
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, NULL, NULL, NULL, NULL), TA_OK);
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_OK);
+  assert_int_equal(ta_httpsig_verify(sig, fresh_key(TA_ALG_ECDSA_P256_SHA256)), TA_E_ALG_MISMATCH);
+  sig->alg = "hmac-sha256";
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_E_ALG_MISMATCH);
+  sig->alg = "no-such-alg";
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_E_ALG_MISMATCH);
+
+  /* the signer refuses an alg that is not its key's */
+  sp.alg = "rsa-pss-sha512";
+  m = parse_msg(REQUEST_TEXT);
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, NULL, NULL, NULL, NULL), TA_E_ALG_MISMATCH);
+  assert_int_equal(ta_msg_field_count(m, "Signature"), 0);
+}
+
+static void test_presence_and_labels(void **state)
+{
+  (void)state;
+  const char *in = "ta=(\"@method\");created=1;keyid=\"a\"";
+  assert_int_equal(parse_status(NULL, NULL, "ta"), TA_E_NO_CREDENTIALS);
+  assert_int_equal(parse_status(NULL, "ta=" SIG64, "ta"), TA_E_SIG_INPUT_MISSING);
+  assert_int_equal(parse_status(in, NULL, "ta"), TA_E_SIG_MISSING);
+  assert_int_equal(parse_status(in, "other=" SIG64, "ta"), TA_E_SIG_MISSING);
+  assert_int_equal(parse_status(in, "ta=" SIG64, "ta"), TA_OK);
+  /* the only signature is taken whatever its label */
+  assert_int_equal(parse_status("x=(\"@method\");keyid=\"a\"", "x=" SIG64, "ta"), TA_OK);
+  assert_int_equal(parse_status("x=(\"@method\");keyid=\"a\"", "x=" SIG64, NULL), TA_OK);
+  /* several: the preferred label decides, or nothing does */
+  const char *two = "a=(\"@method\");keyid=\"a\", b=(\"@path\");keyid=\"b\"";
+  assert_int_equal(parse_status(two, "a=" SIG64 ", b=" SIG64, "ta"), TA_E_SIG_AMBIGUOUS);
+  assert_int_equal(parse_status(two, "a=" SIG64 ", b=" SIG64, NULL), TA_E_SIG_AMBIGUOUS);
+  ta_httpsig_t *sig = NULL;
+  assert_int_equal(ta_httpsig_parse(pool, request_with(two, "a=" SIG64 ", b=" SIG64), "b", &sig), TA_OK);
+  assert_string_equal(sig->label, "b");
+  assert_string_equal(sig->keyid, "b");
+  assert_true(ta_httpsig_covers(sig, "@path"));
+  assert_false(ta_httpsig_covers(sig, "@method"));
+  /* members split over several field lines are one dictionary */
+  ta_msg_t *m = request_with("a=(\"@method\");keyid=\"a\"", "a=" SIG64);
+  ta_msg_add_field(m, "Signature-Input", "ta=(\"@authority\");keyid=\"t\"");
+  ta_msg_add_field(m, "Signature", "ta=" SIG64);
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_string_equal(sig->keyid, "t");
+  /* shapes */
+  assert_int_equal(parse_status("ta=\"@method\"", "ta=" SIG64, "ta"), TA_E_SF_PARSE);
+  assert_int_equal(parse_status(in, "ta=(" SIG64 ")", "ta"), TA_E_SIG_ENCODING);
+  assert_int_equal(parse_status(in, "ta=\"c2ln\"", "ta"), TA_E_SIG_ENCODING);
+  assert_int_equal(parse_status(in, "ta=::", "ta"), TA_E_SIG_ENCODING);
+  assert_int_equal(parse_status("ta=(\"@method\" ;created=1", "ta=" SIG64, "ta"), TA_E_SF_PARSE);
+  assert_int_equal(parse_status("ta=(\"@method\");created=1;keyid=\"a", "ta=" SIG64, "ta"), TA_E_SF_PARSE);
+  assert_int_equal(parse_status(in, "ta=:AAAA", "ta"), TA_E_SF_PARSE);
+  assert_int_equal(parse_status("", "ta=" SIG64, "ta"), TA_E_SIG_INPUT_MISSING);
+}
+
+static void test_parameters(void **state)
+{
+  (void)state;
+  const char *sig64 = "ta=" SIG64;
+  assert_int_equal(parse_status("ta=();created=\"1\"", sig64, "ta"), TA_E_PARAM_INVALID);
+  assert_int_equal(parse_status("ta=();created=-1", sig64, "ta"), TA_E_PARAM_INVALID);
+  assert_int_equal(parse_status("ta=();created=1.5", sig64, "ta"), TA_E_PARAM_INVALID);
+  assert_int_equal(parse_status("ta=();created=253402300800", sig64, "ta"), TA_E_PARAM_INVALID);
+  assert_int_equal(parse_status("ta=();expires=?1", sig64, "ta"), TA_E_PARAM_INVALID);
+  assert_int_equal(parse_status("ta=();keyid=confluence", sig64, "ta"), TA_E_PARAM_INVALID);
+  assert_int_equal(parse_status("ta=();nonce=12345", sig64, "ta"), TA_E_PARAM_INVALID);
+  assert_int_equal(parse_status("ta=();alg=ed25519", sig64, "ta"), TA_E_PARAM_INVALID);
+  assert_int_equal(parse_status("ta=();tag=:AAAA:", sig64, "ta"), TA_E_PARAM_INVALID);
+  char *long_nonce = apr_palloc(pool, TA_HTTPSIG_MAX_STRING_PARAM + 2);
+  memset(long_nonce, 'n', TA_HTTPSIG_MAX_STRING_PARAM + 1);
+  long_nonce[TA_HTTPSIG_MAX_STRING_PARAM + 1] = '\0';
+  assert_int_equal(parse_status(apr_psprintf(pool, "ta=();nonce=\"%s\"", long_nonce), sig64, "ta"),
+                   TA_E_PARAM_INVALID);
+  /* unknown parameters are signed but ignored */
+  ta_httpsig_t *sig = NULL;
+  assert_int_equal(ta_httpsig_parse(pool, request_with("ta=();created=0;x-ext=?1;expires=253402300799", sig64),
+                                    "ta", &sig), TA_OK);
+  assert_int_equal(sig->created, 0);
+  assert_int_equal(sig->expires, INT64_C(253402300799));
+  assert_string_equal(sig->signature_params, "();created=0;x-ext;expires=253402300799");
+}
+
+static void test_components_and_limits(void **state)
+{
+  (void)state;
+  const char *sig64 = "ta=" SIG64;
+  ta_httpsig_t *sig = NULL;
+  /* duplicates and bad identifiers */
+  assert_int_equal(parse_status("ta=(\"@method\" \"@path\" \"@method\")", sig64, "ta"), TA_E_COMPONENT_DUP);
+  assert_int_equal(parse_status("ta=(\"content-digest\";sf \"content-digest\";sf)", sig64, "ta"), TA_E_COMPONENT_DUP);
+  assert_int_equal(parse_status("ta=(\"Content-Type\")", sig64, "ta"), TA_E_COMPONENT_INVALID);
+  assert_int_equal(parse_status("ta=(@method)", sig64, "ta"), TA_E_SF_PARSE);
+  assert_int_equal(parse_status("ta=(content-type)", sig64, "ta"), TA_E_COMPONENT_INVALID);
+  assert_int_equal(parse_status("ta=(\"@signature-params\")", sig64, "ta"), TA_E_COMPONENT_INVALID);
+  assert_int_equal(parse_status("ta=(\"@method\";sf)", sig64, "ta"), TA_E_COMPONENT_INVALID);
+  assert_int_equal(parse_status("ta=(\"content-type\";sf)", sig64, "ta"), TA_E_COMPONENT_INVALID);
+  /* missing: *out still carries the parameters for the log */
+  ta_status_t st = ta_httpsig_parse(pool, request_with("ta=(\"@method\" \"date\");keyid=\"confluence\"", sig64),
+                                    "ta", &sig);
+  assert_int_equal(st, TA_E_COMPONENT_MISSING);
+  assert_non_null(sig);
+  assert_string_equal(sig->keyid, "confluence");
+  assert_null(sig->base);
+  assert_int_equal(ta_httpsig_verify(sig, fresh_key(TA_ALG_ED25519)), TA_E_INTERNAL);
+
+  /* 64 components pass the limit, 65 do not */
+  const char *list64 = "";
+  for (int i = 0; i < 64; i++)
+    list64 = apr_psprintf(pool, "%s%s\"x-h%d\"", list64, i ? " " : "", i);
+  ta_msg_t *m = request_with(apr_psprintf(pool, "ta=(%s)", list64), sig64);
+  for (int i = 0; i < 64; i++)
+    ta_msg_add_field(m, apr_psprintf(pool, "X-H%d", i), "v");
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  m = request_with(apr_psprintf(pool, "ta=(%s \"x-h64\")", list64), sig64);
+  for (int i = 0; i < 65; i++)
+    ta_msg_add_field(m, apr_psprintf(pool, "X-H%d", i), "v");
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_E_TOO_LARGE);
+
+  /* field size limits: exactly 8 KiB passes the size check, one more byte does not */
+  char *big = apr_palloc(pool, TA_SIG_MAX_FIELD + 2);
+  memset(big, 'a', TA_SIG_MAX_FIELD + 1);
+  memcpy(big, "ta=();tag=\"", 11);
+  big[TA_SIG_MAX_FIELD - 1] = '"';
+  big[TA_SIG_MAX_FIELD] = '\0';
+  assert_int_equal(parse_status(big, sig64, "ta"), TA_E_PARAM_INVALID); /* tag > 1024: checked after size */
+  big[TA_SIG_MAX_FIELD] = ' ';
+  big[TA_SIG_MAX_FIELD + 1] = '\0';
+  assert_int_equal(parse_status(big, sig64, "ta"), TA_E_TOO_LARGE);
+  char *big_sig = apr_palloc(pool, TA_SIG_MAX_FIELD + 8);
+  memset(big_sig, 'A', TA_SIG_MAX_FIELD + 7);
+  memcpy(big_sig, "ta=:", 4);
+  big_sig[TA_SIG_MAX_FIELD + 6] = ':';
+  big_sig[TA_SIG_MAX_FIELD + 7] = '\0';
+  assert_int_equal(parse_status("ta=()", big_sig, "ta"), TA_E_TOO_LARGE);
+  /* the limit is on the combined value of all field lines */
+  m = request_with("ta=()", sig64);
+  for (int i = 0; i < 20; i++)
+    ta_msg_add_field(m, "Signature-Input", apr_psprintf(pool, "x%d=(%s)", i, list64));
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_E_TOO_LARGE);
+}
+
+static void test_signer_errors(void **state)
+{
+  (void)state;
+  ta_key_t *key = fresh_key(TA_ALG_ED25519);
+  ta_httpsig_sign_params_t sp;
+  ta_msg_t *m;
+  const char *input, *signature;
+
+  default_params(&sp);
+  sp.label = "Ta";
+  m = parse_msg(REQUEST_TEXT);
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, &input, &signature, NULL, NULL), TA_E_PARAM_INVALID);
+  default_params(&sp);
+  sp.nonce = "caf\xc3\xa9";
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, &input, &signature, NULL, NULL), TA_E_PARAM_INVALID);
+  default_params(&sp);
+  sp.created = TA_HTTPSIG_MAX_TIME + 1;
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, &input, &signature, NULL, NULL), TA_E_PARAM_INVALID);
+  const char *const with_date[] = {"@method", "date"};
+  default_params(&sp);
+  sp.components = with_date;
+  sp.n_components = 2;
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, &input, &signature, NULL, NULL), TA_E_COMPONENT_MISSING);
+  const char *const dup[] = {"@method", "\"@method\""};
+  sp.components = dup;
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, &input, &signature, NULL, NULL), TA_E_COMPONENT_DUP);
+  const char *const bad[] = {"@method", "Content-Type"};
+  sp.components = bad;
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, &input, &signature, NULL, NULL), TA_E_COMPONENT_INVALID);
+  assert_int_equal(ta_msg_field_count(m, "Signature-Input"), 0);
+
+  /* a second signature gets its own label; the same label twice is refused */
+  default_params(&sp);
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, &input, &signature, NULL, NULL), TA_OK);
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, &input, &signature, NULL, NULL), TA_E_SIG_AMBIGUOUS);
+  sp.label = "proxy";
+  sp.created = 1764115260;
+  assert_int_equal(ta_httpsig_sign(pool, m, &sp, key, 1, &input, &signature, NULL, NULL), TA_OK);
+  ta_httpsig_t *sig = NULL;
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_int_equal(sig->created, 1764115200);
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_OK);
+  assert_int_equal(ta_httpsig_parse(pool, m, "proxy", &sig), TA_OK);
+  assert_int_equal(sig->created, 1764115260);
+  assert_int_equal(ta_httpsig_verify(sig, key), TA_OK);
+  assert_int_equal(ta_httpsig_parse(pool, m, NULL, &sig), TA_E_SIG_AMBIGUOUS);
+}
+
 int main(void)
 {
   apr_initialize();
@@ -300,6 +687,13 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_vectors_json),
     cmocka_unit_test(test_cases_dir),
+    cmocka_unit_test(test_roundtrip_and_accessors),
+    cmocka_unit_test(test_tampering),
+    cmocka_unit_test(test_wrong_key_and_alg),
+    cmocka_unit_test(test_presence_and_labels),
+    cmocka_unit_test(test_parameters),
+    cmocka_unit_test(test_components_and_limits),
+    cmocka_unit_test(test_signer_errors),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   apr_pool_destroy(pool);
