@@ -8,3 +8,8 @@ check_PROGRAMS += tests/unit/test_digest
 tests_unit_test_digest_SOURCES = tests/unit/test_digest.c
 tests_unit_test_digest_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_test_digest_LDADD = $(UNIT_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_keys
+tests_unit_test_keys_SOURCES = tests/unit/test_keys.c
+tests_unit_test_keys_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_test_keys_LDADD = $(UNIT_TEST_LIBS)
