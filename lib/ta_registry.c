@@ -490,10 +490,10 @@ static ta_status_t load_app(loader_t *L, xmlNodePtr n, ta_app_t *app)
       return fail(L, c, "application '%s': unexpected element <%s>", app->id, (const char *)c->name);
   }
 
-  if (key_nodes->nelts == 0)
-    return fail(L, n, "application '%s' has no <key>", app->id);
+  if (key_nodes->nelts == 0 && app->protocols != TA_APP_PROTO_MTLS)
+    return fail(L, n, "application '%s' has no <key> (only protocols=\"mtls\" applications may omit it)", app->id);
   app->n_keys = (size_t)key_nodes->nelts;
-  app->keys = apr_pcalloc(L->p, sizeof(ta_app_key_t) * app->n_keys);
+  app->keys = apr_pcalloc(L->p, sizeof(ta_app_key_t) * (app->n_keys ? app->n_keys : 1));
   for (size_t i = 0; i < app->n_keys; i++) {
     xmlNodePtr kn = APR_ARRAY_IDX(key_nodes, (int)i, xmlNodePtr);
     ta_status_t st = load_key(L, app, kn, &app->keys[i]);
@@ -509,7 +509,7 @@ static ta_status_t load_app(loader_t *L, xmlNodePtr n, ta_app_t *app)
     else
       apr_hash_set(L->fp_owner, app->keys[i].fingerprint, APR_HASH_KEY_STRING, app->id);
   }
-  if (app->enabled && ta_app_valid_key_count(app, L->now) == 0)
+  if (app->enabled && app->n_keys && ta_app_valid_key_count(app, L->now) == 0)
     warn(L, n, "application '%s' has no key valid now", app->id);
 
   long long ms = TA_REGISTRY_DEFAULT_TIMEOUT_MS;

@@ -1,1 +1,5 @@
 # owned by the registry component
+check_PROGRAMS += tests/unit/test_registry
+tests_unit_test_registry_SOURCES = tests/unit/test_registry.c
+tests_unit_test_registry_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_test_registry_LDADD = $(UNIT_TEST_LIBS)
