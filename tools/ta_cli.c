@@ -78,7 +78,7 @@ int ta_cli_read_file(ta_cli_t *c, const char *path, size_t max, char **data, siz
     return -1;
   }
   if ((unsigned long long)st.st_size > max) {
-    *err = apr_psprintf(c->pool, "%s is larger than %zu bytes", path, max);
+    *err = apr_psprintf(c->pool, "%s is larger than %lu bytes", path, (unsigned long)max);
     close(fd);
     return -1;
   }
