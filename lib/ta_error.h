@@ -66,7 +66,9 @@
   /* 9xxx: server side */ \
   X(TA_E_INTERNAL,          9001, "internal",                500, "internal error", "see the server error log") \
   X(TA_E_NOMEM,             9002, "no-memory",               500, "out of memory", "see the server error log") \
-  X(TA_E_CONFIG,            9003, "config",                  500, "configuration error", "see the server error log")
+  X(TA_E_CONFIG,            9003, "config",                  500, "configuration error", "see the server error log") \
+  /* appended by the module: */ \
+  X(TA_E_BODY_TOO_LARGE,    5008, "body-too-large",          413, "the request body exceeds what the server buffers to check Content-Digest", "send a smaller body or raise TrustedAppMaxBodySize")
 
 typedef enum {
 #define TA_X_ENUM(e, n, tok, st, sum, fix) e = n,

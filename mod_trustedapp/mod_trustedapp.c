@@ -1,7 +1,184 @@
-/* Placeholder until the module component lands. */
-#include "httpd.h"
-#include "http_config.h"
+/* mod_trustedapp: authenticates requests from registered trusted
+ * applications (RFC 9421 signatures, legacy Seraph, mutual TLS).
+ *
+ *   AuthType TrustedApp          -> check_authn hook (this file)
+ *   Require trusted-app ID...    -> authz provider (ta_mod_authz.c)
+ *
+ * The decision is libtrustedapp's ta_verify_request; this file only runs the
+ * steps around it in order: view of the request, verdict, body digest,
+ * replay record, export. */
+#define TA_MOD_MAIN
+#include "mod_trustedapp.h"
+
+#include <string.h>
+#include <apr_strings.h>
+#include "http_core.h"
+#include "http_protocol.h"
+#include "mod_auth.h"
+#include "mpm_common.h"
+
+/* Internal requests (DirectoryIndex, ErrorDocument, mod_rewrite) inherit the
+ * initial request's authentication when their path is still allowed. */
+static int inherit_authentication(request_rec *r, const ta_dir_conf_t *dc)
+{
+  const request_rec *ir = r;
+  const ta_mod_auth_note_t *note;
+  const char *path = NULL;
+
+  while (ir->main || ir->prev)
+    ir = ir->main ? ir->main : ir->prev;
+  note = ta_mod_auth_note(ir);
+  if (!note)
+    return HTTP_UNAUTHORIZED;   /* the initial request failed and was logged */
+
+  if (ta_path_normalize(r->pool, ap_os_escape_path(r->pool, r->uri, 1), &path) != TA_OK
+      || (dc->paths && !ta_path_set_match(dc->paths, path))
+      || (note->app && note->app->paths && !ta_path_set_match(note->app->paths, path))) {
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "TA%04d %s: app=%s client=%s id=%s internal "
+                  "request to %s is outside the application's paths", (int)TA_E_PATH_NOT_ALLOWED,
+                  ta_error_token(TA_E_PATH_NOT_ALLOWED), note->app_id, note->client_ip,
+                  ta_mod_log_id(r), r->uri);
+    apr_table_setn(r->err_headers_out, TA_ERROR_HEADER, ta_error_token(TA_E_PATH_NOT_ALLOWED));
+    return ta_error_http_status(TA_E_PATH_NOT_ALLOWED);
+  }
+  ta_mod_set_auth_note(r, note);
+  ta_mod_export(r, note);
+  return OK;
+}
+
+static int check_authn(request_rec *r)
+{
+  const char *type = ap_auth_type(r);
+  const ta_dir_conf_t *dc;
+  const ta_registry_t *reg;
+  ta_policy_t pol;
+  ta_conn_t conn;
+  ta_verdict_t v;
+  ta_msg_t *msg;
+  ta_mod_auth_note_t *note;
+  const char *detail = NULL;
+  ta_status_t st;
+
+  if (!type || strcasecmp(type, TA_AUTH_TYPE))
+    return DECLINED;
+  r->ap_auth_type = (char *)TA_AUTH_TYPE;
+  dc = ap_get_module_config(r->per_dir_config, &trustedapp_module);
+  ta_mod_policy_from_conf(dc, &pol);
+  memset(&v, 0, sizeof v);
+
+  if (!ap_is_initial_req(r))
+    return inherit_authentication(r, dc);
+
+  reg = ta_mod_registry_acquire(r);
+  if (!reg)
+    return ta_mod_fail(r, dc, &pol, TA_E_CONFIG, NULL, r->useragent_ip,
+                       "AuthType TrustedApp but no TrustedAppRegistry for this server");
+
+  st = ta_mod_build_conn(r, dc, &conn, &detail);
+  if (st != TA_OK)
+    return ta_mod_fail(r, dc, &pol, st, NULL, r->connection->client_ip, detail);
+  msg = ta_mod_build_msg(r);
+
+  st = ta_verify_request(r->pool, reg, &pol, msg, &conn, apr_time_now(), &v);
+  if (st != TA_OK)
+    return ta_mod_fail(r, dc, &pol, st, &v, conn.client_ip, v.detail);
+
+  if (v.content_digest) {
+    apr_off_t max = dc->max_body == TA_UNSET ? TA_DEFAULT_MAX_BODY : dc->max_body;
+    st = ta_mod_check_body(r, v.content_digest, max, &detail);
+    if (st != TA_OK)
+      return ta_mod_fail(r, dc, &pol, st, &v, conn.client_ip, detail);
+  }
+
+  if (pol.replay_protection && v.replay_key) {
+    st = ta_mod_replay_record(r, v.replay_key, v.replay_expires, &detail);
+    if (st == TA_E_REPLAY_UNAVAILABLE && ta_mod_flag(dc->replay_fail_open, 0)) {
+      ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "TA%04d %s: app=%s client=%s id=%s accepted "
+                    "WITHOUT replay protection (TrustedAppReplayCacheFailure open): %s",
+                    (int)st, ta_error_token(st), v.app->id, conn.client_ip, ta_mod_log_id(r), detail);
+    } else if (st != TA_OK) {
+      return ta_mod_fail(r, dc, &pol, st, &v, conn.client_ip, detail);
+    }
+  }
+
+  note = apr_pcalloc(r->pool, sizeof(*note));
+  note->app = v.app;
+  note->app_id = apr_pstrdup(r->pool, v.app->id);
+  note->app_name = v.app->name ? apr_pstrdup(r->pool, v.app->name) : note->app_id;
+  note->protocol = v.protocol ? v.protocol : "native";
+  /* Without an acting user (TrustedAppRequireUser off) the application itself is the user. */
+  note->user = (v.user && *v.user) ? v.user : note->app_id;
+  note->client_ip = conn.client_ip;
+  ta_mod_strip_lookalikes(r, dc);
+  ta_mod_set_auth_note(r, note);
+  ta_mod_export(r, note);
+  ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "TA0000 ok: app=%s client=%s id=%s user=%s protocol=%s",
+                note->app_id, conn.client_ip, ta_mod_log_id(r), note->user, note->protocol);
+  return OK;
+}
+
+/* 401 answers name the scheme (RFC 9110 requires WWW-Authenticate). */
+static int note_auth_failure(request_rec *r, const char *auth_type)
+{
+  const char *realm;
+  if (strcasecmp(auth_type, TA_AUTH_TYPE))
+    return DECLINED;
+  realm = ap_auth_name(r);
+  apr_table_setn(r->err_headers_out, (PROXYREQ_PROXY == r->proxyreq) ? "Proxy-Authenticate"
+                                                                     : "WWW-Authenticate",
+                 apr_psprintf(r->pool, "%s realm=\"%s\"", TA_AUTH_TYPE,
+                              ap_escape_quotes(r->pool, realm ? realm : "trusted applications")));
+  return OK;
+}
+
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+  ta_mod_config_reset();
+  ta_mod_replay_pre_config(pconf);
+  return OK;
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+  int rc;
+  ta_mod_config_warnings(ptemp, s);
+  rc = ta_mod_registry_post_config(pconf, ptemp, s);
+  if (rc != OK)
+    return rc;
+  return ta_mod_replay_post_config(pconf, ptemp, s);
+}
+
+static void test_config(apr_pool_t *pconf, server_rec *s)
+{
+  ta_mod_config_warnings(pconf, s);
+  ta_mod_registry_test_config(pconf, s);
+}
+
+static void child_init(apr_pool_t *pchild, server_rec *s)
+{
+  ta_mod_replay_child_init(pchild, s);
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+  ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+  ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
+  ap_hook_test_config(test_config, NULL, NULL, APR_HOOK_MIDDLE);
+  ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+  ap_hook_monitor(ta_mod_registry_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+  ap_hook_check_authn(check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+  ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+  ta_mod_authz_register(p);
+  ta_mod_request_register_filters();
+}
 
 AP_DECLARE_MODULE(trustedapp) = {
-  STANDARD20_MODULE_STUFF, NULL, NULL, NULL, NULL, NULL, NULL, AP_MODULE_FLAG_NONE
+  STANDARD20_MODULE_STUFF,
+  ta_mod_create_dir_conf,
+  ta_mod_merge_dir_conf,
+  ta_mod_create_srv_conf,
+  ta_mod_merge_srv_conf,
+  ta_mod_cmds,
+  register_hooks,
+  AP_MODULE_FLAG_NONE
 };

@@ -1,0 +1,175 @@
+/* Replay cache on mod_socache: one (application, nonce) is accepted once.
+ *
+ * socache has no "add if absent", so the check and the store run under one
+ * global mutex (shared by every process of this server): two workers can
+ * never both accept the same nonce. The cache is global to the server (not
+ * per virtual host) because a signature names its application, not a host.
+ * Keys are hashed (SHA-256) so their length is fixed whatever the nonce.
+ * The default is shmcb (shared memory, lost at restart); memcache or redis
+ * share it between servers. */
+#include "mod_trustedapp.h"
+
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_global_mutex.h>
+#include "ap_provider.h"
+#include "util_mutex.h"
+#include "ta_digest.h"
+
+static const ap_socache_provider_t *replay_provider;
+static ap_socache_instance_t *replay_instance;
+static const char *replay_spec;
+static apr_global_mutex_t *replay_mutex;
+static int replay_ready;
+
+/* Typical id: 32 bytes; value: 1 byte; most signatures live a few minutes. */
+static struct ap_socache_hints replay_hints = {32, 1, 300 * APR_USEC_PER_SEC};
+
+void ta_mod_replay_pre_config(apr_pool_t *pconf)
+{
+  replay_provider = NULL;
+  replay_instance = NULL;
+  replay_spec = NULL;
+  replay_mutex = NULL;
+  replay_ready = 0;
+  ap_mutex_register(pconf, TA_REPLAY_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+const char *ta_mod_replay_set(cmd_parms *cmd, const char *spec)
+{
+  const char *sep = strchr(spec, ':');
+  const char *name = sep ? apr_pstrmemdup(cmd->pool, spec, (apr_size_t)(sep - spec)) : spec;
+  const char *err;
+
+  replay_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+  if (!replay_provider)
+    return apr_psprintf(cmd->pool, "TrustedAppReplayCache: unknown socache provider '%s' "
+                        "(%s:%d); load mod_socache_%s first", name, cmd->directive->filename,
+                        cmd->directive->line_num, name);
+  err = replay_provider->create(&replay_instance, sep ? sep + 1 : NULL, cmd->temp_pool, cmd->pool);
+  if (err)
+    return apr_psprintf(cmd->pool, "TrustedAppReplayCache: '%s' (%s:%d): %s", spec,
+                        cmd->directive->filename, cmd->directive->line_num, err);
+  replay_spec = apr_pstrdup(cmd->pool, spec);
+  return NULL;
+}
+
+static apr_status_t replay_destroy(void *data)
+{
+  if (replay_instance && replay_provider)
+    replay_provider->destroy(replay_instance, (server_rec *)data);
+  replay_instance = NULL;
+  replay_ready = 0;
+  return APR_SUCCESS;
+}
+
+int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+  apr_status_t rv;
+  const char *err;
+
+  if (!ta_mod_any_registry(s))
+    return OK;   /* module loaded but unused: no shared memory, no mutex */
+  if (!replay_provider) {
+    replay_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, TA_DEFAULT_REPLAY_CACHE,
+                                         AP_SOCACHE_PROVIDER_VERSION);
+    if (!replay_provider) {
+      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                   "%s the replay cache needs a socache provider: load mod_socache_shmcb "
+                   "(default) or set TrustedAppReplayCache", ta_mod_tag(ptemp, TA_E_CONFIG));
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    err = replay_provider->create(&replay_instance, NULL, ptemp, pconf);
+    if (err) {
+      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s replay cache (shmcb): %s",
+                   ta_mod_tag(ptemp, TA_E_CONFIG), err);
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    replay_spec = TA_DEFAULT_REPLAY_CACHE;
+  }
+  rv = ap_global_mutex_create(&replay_mutex, NULL, TA_REPLAY_MUTEX_TYPE, NULL, s, pconf, 0);
+  if (rv != APR_SUCCESS) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot create the replay cache mutex",
+                 ta_mod_tag(ptemp, TA_E_CONFIG));
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  rv = replay_provider->init(replay_instance, "mod_trustedapp-replay", &replay_hints, s, pconf);
+  if (rv != APR_SUCCESS) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot initialise the replay cache '%s'",
+                 ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec);
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  apr_pool_cleanup_register(pconf, s, replay_destroy, apr_pool_cleanup_null);
+  replay_ready = 1;
+  return OK;
+}
+
+void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s)
+{
+  apr_status_t rv;
+  if (!replay_mutex)
+    return;
+  rv = apr_global_mutex_child_init(&replay_mutex, apr_global_mutex_lockfile(replay_mutex), pchild);
+  if (rv != APR_SUCCESS) {
+    ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "%s replay cache mutex unusable in this child; "
+                 "signed requests will fail as the cache is unavailable",
+                 ta_mod_tag(pchild, TA_E_REPLAY_UNAVAILABLE));
+    replay_ready = 0;
+  }
+}
+
+ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
+                                 const char **detail)
+{
+  unsigned char id[TA_DIGEST_MAX_LEN], value[1] = {1}, found[8];
+  unsigned int found_len = sizeof found;
+  size_t id_len = 0;
+  ta_digest_t *d = NULL;
+  apr_status_t rv, urv;
+  ta_status_t st;
+  char ebuf[120];
+
+  if (!replay_ready) {
+    *detail = "replay cache not initialised";
+    return TA_E_REPLAY_UNAVAILABLE;
+  }
+  if (ta_digest_create(r->pool, TA_DIGEST_SHA256, &d) != TA_OK
+      || ta_digest_update(d, key, strlen(key)) != TA_OK
+      || ta_digest_final(d, id, &id_len) != TA_OK) {
+    *detail = "cannot hash the replay key";
+    return TA_E_REPLAY_UNAVAILABLE;
+  }
+  if (expires <= apr_time_now())
+    expires = apr_time_now() + apr_time_from_sec(1);
+
+  rv = apr_global_mutex_lock(replay_mutex);
+  if (rv != APR_SUCCESS) {
+    *detail = apr_psprintf(r->pool, "replay cache lock failed: %s", apr_strerror(rv, ebuf, sizeof ebuf));
+    return TA_E_REPLAY_UNAVAILABLE;
+  }
+  rv = replay_provider->retrieve(replay_instance, r->server, id, (unsigned int)id_len, found,
+                                 &found_len, r->pool);
+  if (rv == APR_SUCCESS) {
+    st = TA_E_REPLAY;
+    *detail = "nonce already used";
+  } else if (rv != APR_NOTFOUND) {
+    st = TA_E_REPLAY_UNAVAILABLE;
+    *detail = apr_psprintf(r->pool, "replay cache '%s' lookup failed: %s", replay_spec,
+                           apr_strerror(rv, ebuf, sizeof ebuf));
+  } else {
+    rv = replay_provider->store(replay_instance, r->server, id, (unsigned int)id_len, expires,
+                                value, sizeof value, r->pool);
+    if (rv == APR_SUCCESS) {
+      st = TA_OK;
+    } else {
+      st = TA_E_REPLAY_UNAVAILABLE;
+      *detail = apr_psprintf(r->pool, "replay cache '%s' store failed: %s", replay_spec,
+                             apr_strerror(rv, ebuf, sizeof ebuf));
+    }
+  }
+  urv = apr_global_mutex_unlock(replay_mutex);
+  if (urv != APR_SUCCESS)
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, urv, r, "%s replay cache unlock failed",
+                  ta_mod_tag(r->pool, TA_E_INTERNAL));
+  return st;
+}

@@ -1,0 +1,337 @@
+/* request_rec -> ta_msg_t / ta_conn_t, and the body check for a covered
+ * Content-Digest (the body is buffered up to TrustedAppMaxBodySize, checked,
+ * and handed to the handler unchanged by an input filter). */
+#include "mod_trustedapp.h"
+
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_base64.h>
+#include "apr_lib.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_ssl.h"
+#include "util_filter.h"
+
+#include "ta_digest.h"
+#include "ta_forwarded.h"
+
+#define TA_KEPT_BODY_FILTER "TRUSTEDAPP_KEPT_BODY"
+
+static ap_filter_rec_t *kept_body_filter_handle;
+
+/* host[:port] lower case, the scheme's default port dropped. */
+static const char *authority_of(request_rec *r, const char *scheme)
+{
+  const char *host = apr_table_get(r->headers_in, "Host");
+  char *a, *colon;
+  apr_port_t dflt = strcmp(scheme, "https") ? 80 : 443;
+
+  if (host && *host) {
+    a = apr_pstrdup(r->pool, host);
+  } else {
+    /* HTTP/1.0 without Host: the name this server answers to. */
+    apr_port_t port = ap_get_server_port(r);
+    a = port == dflt ? apr_pstrdup(r->pool, ap_get_server_name(r))
+                     : apr_psprintf(r->pool, "%s:%u", ap_get_server_name(r), (unsigned)port);
+  }
+  ap_str_tolower(a);
+  colon = strrchr(a, ':');
+  if (colon && !strchr(colon, ']')) {
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (colon[1] && !*end && port == (long)dflt)
+      *colon = '\0';
+  }
+  return a;
+}
+
+ta_msg_t *ta_mod_build_msg(request_rec *r)
+{
+  ta_msg_t *m = ta_msg_make(r->pool);
+  const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+  const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+  const char *target = r->unparsed_uri ? r->unparsed_uri : "/";
+  const char *q;
+  int i;
+
+  m->method = r->method;
+  m->scheme = apr_pstrdup(r->pool, ap_http_scheme(r));
+  ap_str_tolower((char *)m->scheme);
+  m->authority = authority_of(r, m->scheme);
+
+  /* Absolute-form targets (forward proxies) carry scheme://authority. */
+  if (!strncasecmp(target, "http://", 7) || !strncasecmp(target, "https://", 8)) {
+    const char *rest = strstr(target, "://") + 3;
+    const char *slash = strpbrk(rest, "/?");
+    target = slash ? slash : "/";
+  }
+  q = strchr(target, '?');
+  if (q) {
+    m->path = apr_pstrmemdup(r->pool, target, (apr_size_t)(q - target));
+    m->query = apr_pstrdup(r->pool, q + 1);
+  } else {
+    m->path = target;
+    m->query = NULL;
+  }
+  if (!*m->path)
+    m->path = "/";
+  for (i = 0; i < arr->nelts; i++) {
+    if (e[i].key)
+      ta_msg_add_field(m, e[i].key, e[i].val ? e[i].val : "");
+  }
+  return m;
+}
+
+/* ---------------------------------------------------------------- connection */
+static int request_has_body(request_rec *r)
+{
+  const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+  const char *cl = apr_table_get(r->headers_in, "Content-Length");
+  apr_off_t len = 0;
+  if (te)
+    return 1;
+  if (cl && apr_strtoff(&len, cl, NULL, 10) == APR_SUCCESS && len > 0)
+    return 1;
+  return 0;
+}
+
+/* Lower-case hex SHA-256 of the DER form of a PEM certificate. */
+static const char *cert_sha256_hex(apr_pool_t *p, const char *pem)
+{
+  const char *b = strstr(pem, "-----BEGIN CERTIFICATE-----");
+  const char *end;
+  char *b64, *w;
+  unsigned char *der, md[TA_DIGEST_MAX_LEN];
+  size_t md_len = 0, i;
+  int der_len;
+  ta_digest_t *d = NULL;
+  char *hex;
+
+  if (!b)
+    return NULL;
+  b += sizeof("-----BEGIN CERTIFICATE-----") - 1;
+  end = strstr(b, "-----END CERTIFICATE-----");
+  if (!end)
+    return NULL;
+  b64 = apr_palloc(p, (apr_size_t)(end - b) + 1);
+  for (w = b64; b < end; b++) {
+    if (!apr_isspace(*b))
+      *w++ = *b;
+  }
+  *w = '\0';
+  der = apr_palloc(p, (apr_size_t)apr_base64_decode_len(b64));
+  der_len = apr_base64_decode_binary(der, b64);
+  if (der_len <= 0)
+    return NULL;
+  if (ta_digest_create(p, TA_DIGEST_SHA256, &d) != TA_OK
+      || ta_digest_update(d, der, (size_t)der_len) != TA_OK
+      || ta_digest_final(d, md, &md_len) != TA_OK)
+    return NULL;
+  hex = apr_palloc(p, md_len * 2 + 1);
+  for (i = 0; i < md_len; i++)
+    apr_snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  return hex;
+}
+
+ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t *conn,
+                              const char **detail)
+{
+  const char *peer = r->connection->client_ip;
+  int every_hop = ta_mod_flag(dc->every_hop, 0);
+  int header = dc->proxy_header ? dc->proxy_header : TA_PROXY_HEADER_XFF;
+  apr_array_header_t *chain = NULL;
+  ta_status_t st;
+
+  memset(conn, 0, sizeof(*conn));
+  conn->client_ip = peer;
+
+  if (header == TA_PROXY_HEADER_REMOTEIP) {
+    /* mod_remoteip already walked its own trusted proxies. */
+    conn->client_ip = r->useragent_ip ? r->useragent_ip : peer;
+    if (every_hop) {
+      const char **hops = apr_palloc(r->pool, 2 * sizeof(*hops));
+      size_t n = 0;
+      hops[n++] = conn->client_ip;
+      if (strcmp(conn->client_ip, peer))
+        hops[n++] = peer;
+      conn->hops = hops;
+      conn->n_hops = n;
+    }
+  } else {
+    const char *field = header == TA_PROXY_HEADER_FORWARDED ? "Forwarded" : "X-Forwarded-For";
+    const char *value = apr_table_get(r->headers_in, field);
+    /* A claim is only parsed when someone may believe it: a trusted peer,
+     * or every-hop mode, where extra hops can only restrict. */
+    int believe = dc->trusted_proxies && ta_ip_set_match(dc->trusted_proxies, peer);
+    if (value && (believe || every_hop)) {
+      st = header == TA_PROXY_HEADER_FORWARDED ? ta_forwarded_parse(r->pool, value, &chain)
+                                               : ta_xff_parse(r->pool, value, &chain);
+      if (st != TA_OK) {
+        *detail = apr_psprintf(r->pool, "malformed %s from %s", field, peer);
+        return st;
+      }
+    }
+    if (believe && chain)
+      conn->client_ip = ta_proxy_walk(peer, chain, dc->trusted_proxies);
+    if (every_hop) {
+      int n = chain ? chain->nelts : 0, i;
+      const char **hops = apr_palloc(r->pool, (apr_size_t)(n + 1) * sizeof(*hops));
+      for (i = 0; i < n; i++)
+        hops[i] = APR_ARRAY_IDX(chain, i, const char *);
+      hops[n] = peer;
+      conn->hops = hops;
+      conn->n_hops = (size_t)n + 1;
+    }
+  }
+
+  conn->is_tls = ap_ssl_conn_is_ssl(r->connection);
+  if (conn->is_tls) {
+    const char *verify = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_VERIFY");
+    if (verify && !strcmp(verify, "SUCCESS")) {
+      const char *pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
+      if (pem && *pem)
+        conn->client_cert_sha256 = cert_sha256_hex(r->pool, pem);
+    }
+  }
+  conn->has_body = request_has_body(r);
+  return TA_OK;
+}
+
+/* ---------------------------------------------------------------- body */
+typedef struct {
+  apr_bucket_brigade *kept;   /* the whole body, then EOS */
+} ta_kept_body_t;
+
+static apr_status_t kept_body_filter(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t mode,
+                                     apr_read_type_e block, apr_off_t readbytes)
+{
+  ta_kept_body_t *ctx = f->ctx;
+  apr_bucket *e;
+  apr_status_t rv;
+
+  if (!ctx)
+    return ap_get_brigade(f->next, bb, mode, block, readbytes);
+  if (APR_BRIGADE_EMPTY(ctx->kept)) {
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    return APR_SUCCESS;
+  }
+  switch (mode) {
+  case AP_MODE_EXHAUSTIVE:
+    APR_BRIGADE_CONCAT(bb, ctx->kept);
+    return APR_SUCCESS;
+  case AP_MODE_GETLINE: {
+    apr_bucket_brigade *line = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
+    rv = apr_brigade_split_line(line, ctx->kept, block, HUGE_STRING_LEN);
+    APR_BRIGADE_CONCAT(bb, line);
+    return rv;
+  }
+  case AP_MODE_READBYTES:
+  case AP_MODE_SPECULATIVE:
+    rv = apr_brigade_partition(ctx->kept, readbytes, &e);
+    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
+      return rv;
+    if (mode == AP_MODE_SPECULATIVE) {
+      apr_bucket *b;
+      for (b = APR_BRIGADE_FIRST(ctx->kept); b != e && b != APR_BRIGADE_SENTINEL(ctx->kept);
+           b = APR_BUCKET_NEXT(b)) {
+        apr_bucket *copy;
+        rv = apr_bucket_copy(b, &copy);
+        if (rv != APR_SUCCESS)
+          return rv;
+        APR_BRIGADE_INSERT_TAIL(bb, copy);
+      }
+      return APR_SUCCESS;
+    }
+    while (!APR_BRIGADE_EMPTY(ctx->kept) && APR_BRIGADE_FIRST(ctx->kept) != e) {
+      apr_bucket *b = APR_BRIGADE_FIRST(ctx->kept);
+      APR_BUCKET_REMOVE(b);
+      APR_BRIGADE_INSERT_TAIL(bb, b);
+    }
+    return APR_SUCCESS;
+  default:
+    return APR_ENOTIMPL;
+  }
+}
+
+void ta_mod_request_register_filters(void)
+{
+  kept_body_filter_handle = ap_register_input_filter(TA_KEPT_BODY_FILTER, kept_body_filter, NULL,
+                                                     AP_FTYPE_RESOURCE);
+}
+
+ta_status_t ta_mod_check_body(request_rec *r, const char *content_digest, apr_off_t max,
+                              const char **detail)
+{
+  ta_digest_expect_t expect;
+  ta_digest_t *d = NULL;
+  apr_bucket_brigade *in, *kept;
+  apr_off_t total = 0;
+  int seen_eos = 0;
+  ta_status_t st;
+  ta_kept_body_t *ctx;
+
+  st = ta_digest_parse(r->pool, content_digest, strlen(content_digest), &expect);
+  if (st != TA_OK) {
+    *detail = "Content-Digest is malformed or names no supported algorithm";
+    return st;
+  }
+  if (ta_digest_create(r->pool, expect.alg, &d) != TA_OK) {
+    *detail = "cannot create the body hasher";
+    return TA_E_INTERNAL;
+  }
+  in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  while (!seen_eos) {
+    apr_status_t rv = ap_get_brigade(r->input_filters, in, AP_MODE_READBYTES, APR_BLOCK_READ,
+                                     HUGE_STRING_LEN);
+    if (rv != APR_SUCCESS) {
+      *detail = "reading the request body failed";
+      return TA_E_DIGEST_MISMATCH;
+    }
+    while (!APR_BRIGADE_EMPTY(in)) {
+      apr_bucket *b = APR_BRIGADE_FIRST(in);
+      const char *data;
+      apr_size_t len;
+      if (APR_BUCKET_IS_EOS(b)) {
+        seen_eos = 1;
+        apr_bucket_delete(b);
+        continue;
+      }
+      if (APR_BUCKET_IS_METADATA(b)) {
+        apr_bucket_delete(b);
+        continue;
+      }
+      if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+        *detail = "reading the request body failed";
+        return TA_E_DIGEST_MISMATCH;
+      }
+      total += (apr_off_t)len;
+      if (total > max) {
+        *detail = apr_psprintf(r->pool, "body exceeds TrustedAppMaxBodySize (%" APR_OFF_T_FMT
+                               " bytes)", max);
+        return TA_E_BODY_TOO_LARGE;
+      }
+      if (ta_digest_update(d, data, len) != TA_OK) {
+        *detail = "hashing the body failed";
+        return TA_E_INTERNAL;
+      }
+      APR_BUCKET_REMOVE(b);
+      if (apr_bucket_setaside(b, r->pool) != APR_SUCCESS) {
+        /* Heap copy for buckets that cannot be set aside. */
+        apr_bucket *copy = apr_bucket_heap_create(data, len, NULL, r->connection->bucket_alloc);
+        apr_bucket_destroy(b);
+        b = copy;
+      }
+      APR_BRIGADE_INSERT_TAIL(kept, b);
+    }
+  }
+  st = ta_digest_check(&expect, d);
+  if (st != TA_OK) {
+    *detail = "the body does not match Content-Digest";
+    return st;
+  }
+  ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+  ctx->kept = kept;
+  ap_add_input_filter_handle(kept_body_filter_handle, ctx, r, r->connection);
+  return TA_OK;
+}

@@ -1,0 +1,160 @@
+/* What the module tells the world: the error response (status, stable token
+ * header, optional detail, Accept-Signature hint, Seraph's legacy headers),
+ * one error-log line per failure, and on success REMOTE_USER plus the
+ * TRUSTEDAPP_* environment, after removing client-supplied look-alikes. */
+#include "mod_trustedapp.h"
+
+#include <string.h>
+#include <apr_strings.h>
+#include "apr_lib.h"
+#include "http_core.h"
+#include "http_protocol.h"
+
+#include "ta_seraph.h"
+
+#define TA_MAX_DETAIL 300
+
+const char *ta_mod_tag(apr_pool_t *p, ta_status_t st)
+{
+  return apr_psprintf(p, "TA%04d %s:", (int)st, ta_error_token(st));
+}
+
+const char *ta_mod_log_id(request_rec *r)
+{
+  const request_rec *ir = r;
+  while (ir->main)
+    ir = ir->main;
+  while (ir->prev)
+    ir = ir->prev;
+  if (!ir->log_id) {
+    const char *id = NULL;
+    /* The same id ErrorLogFormat's %L shows, created on demand. */
+    ap_run_generate_log_id(ir->connection, ir, &id);
+    ((request_rec *)ir)->log_id = id;
+  }
+  if (!r->log_id)
+    r->log_id = ir->log_id;
+  return r->log_id ? r->log_id : "-";
+}
+
+/* Printable ASCII only, bounded: details go into a header and the log. */
+static const char *clean_text(apr_pool_t *p, const char *s, apr_size_t max)
+{
+  apr_size_t n = 0;
+  char *out, *w;
+  if (!s)
+    return NULL;
+  out = apr_palloc(p, max + 4);
+  for (w = out; *s && n < max; s++, n++)
+    *w++ = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+  if (*s) {
+    memcpy(w, "...", 3);
+    w += 3;
+  }
+  *w = '\0';
+  return out;
+}
+
+int ta_mod_fail(request_rec *r, const ta_dir_conf_t *dc, const ta_policy_t *pol,
+                ta_status_t st, const ta_verdict_t *v, const char *client_ip, const char *detail)
+{
+  int status = ta_error_http_status(st);
+  const char *token = ta_error_token(st);
+  const char *app = "-";
+  const char *protocol = v ? v->protocol : NULL;
+  const char *clean = clean_text(r->pool, detail ? detail : ta_error_summary(st), TA_MAX_DETAIL);
+
+  if (v && v->app && v->app->id)
+    app = v->app->id;
+  else if (v && v->claimed_app_id)
+    app = v->claimed_app_id;
+  app = clean_text(r->pool, app, 140);
+
+  ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0, r,
+                "TA%04d %s: app=%s client=%s id=%s %s", (int)st, token, app,
+                client_ip ? client_ip : r->useragent_ip, ta_mod_log_id(r), clean);
+
+  apr_table_setn(r->err_headers_out, TA_ERROR_HEADER, token);
+  if (ta_mod_flag(dc->error_detail, 0) && clean)
+    apr_table_setn(r->err_headers_out, TA_ERROR_DETAIL_HEADER, clean);
+  if (status == HTTP_UNAUTHORIZED && pol) {
+    const char *hint = ta_verify_accept_signature(r->pool, pol);
+    if (hint && *hint)
+      apr_table_setn(r->err_headers_out, "Accept-Signature", hint);
+  }
+  if (protocol && !strcmp(protocol, "seraph")) {
+    apr_table_setn(r->err_headers_out, "X-Seraph-Trusted-App-Status", "ERROR");
+    apr_table_setn(r->err_headers_out, "X-Seraph-Trusted-App-Error",
+                   ta_seraph_error_header(r->pool, st, NULL, client_ip, r->uri));
+  }
+  if (status == HTTP_UNAUTHORIZED)
+    ap_note_auth_failure(r);
+  return status;
+}
+
+/* Names a client could use to impersonate what this module exports. */
+static const char *const lookalikes[] = {
+  "trustedapp-id", "trustedapp-name", "trustedapp-protocol", "remote-user", "x-remote-user",
+  NULL
+};
+
+static int is_lookalike(const char *name)
+{
+  char buf[64];
+  apr_size_t i;
+  int k;
+  for (i = 0; name[i] && i < sizeof buf - 1; i++)
+    buf[i] = (name[i] == '_') ? '-' : (char)apr_tolower(name[i]);
+  if (name[i])
+    return 0;
+  buf[i] = '\0';
+  for (k = 0; lookalikes[k]; k++) {
+    if (!strcmp(buf, lookalikes[k]))
+      return 1;
+  }
+  return 0;
+}
+
+void ta_mod_strip_lookalikes(request_rec *r, const ta_dir_conf_t *dc)
+{
+  const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+  const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+  apr_array_header_t *names = NULL;
+  int i;
+  for (i = 0; i < arr->nelts; i++) {
+    if (e[i].key && is_lookalike(e[i].key)) {
+      if (!names)
+        names = apr_array_make(r->pool, 2, sizeof(const char *));
+      APR_ARRAY_PUSH(names, const char *) = e[i].key;
+    }
+  }
+  for (i = 0; names && i < names->nelts; i++) {
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s removed client-supplied header %s",
+                  ta_mod_tag(r->pool, TA_OK), APR_ARRAY_IDX(names, i, const char *));
+    apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
+  }
+  apr_table_unset(r->subprocess_env, "TRUSTEDAPP_ID");
+  apr_table_unset(r->subprocess_env, "TRUSTEDAPP_NAME");
+  apr_table_unset(r->subprocess_env, "TRUSTEDAPP_PROTOCOL");
+  apr_table_unset(r->subprocess_env, "TRUSTEDAPP_USER");
+}
+
+void ta_mod_export(request_rec *r, const ta_mod_auth_note_t *note)
+{
+  r->user = apr_pstrdup(r->pool, note->user);
+  r->ap_auth_type = (char *)TA_AUTH_TYPE;
+  apr_table_set(r->subprocess_env, "TRUSTEDAPP_ID", note->app_id);
+  apr_table_set(r->subprocess_env, "TRUSTEDAPP_NAME", note->app_name ? note->app_name : note->app_id);
+  apr_table_set(r->subprocess_env, "TRUSTEDAPP_PROTOCOL", note->protocol ? note->protocol : "");
+  apr_table_set(r->subprocess_env, "TRUSTEDAPP_USER", note->user);
+}
+
+const ta_mod_auth_note_t *ta_mod_auth_note(const request_rec *r)
+{
+  return ap_get_module_config(r->request_config, &trustedapp_module);
+}
+
+void ta_mod_set_auth_note(request_rec *r, const ta_mod_auth_note_t *note)
+{
+  ap_set_module_config(r->request_config, &trustedapp_module, (void *)note);
+}

@@ -1,0 +1,69 @@
+"""The module loads into a real apache2, its directives parse, and a protected
+location answers unsigned and signed requests."""
+
+import conftest
+from conftest import App
+
+
+def test_unsigned_request_is_refused_with_error_token(httpd, app):
+    srv = httpd(apps=[app])
+    r = srv.request("GET", "/rest/")
+    assert r.status == 401
+    assert r.error == "no-credentials"
+    assert "TrustedApp" in r.headers.get("WWW-Authenticate", "")
+    assert srv.wait_log(r"TA1001 no-credentials: app=- client=127\.0\.0\.1 id=\S+ ")
+
+
+def test_public_location_needs_no_signature(httpd, app):
+    srv = httpd(apps=[app])
+    r = srv.request("GET", "/public/")
+    assert r.status == 200
+    assert r.body == b"content of /public\n"
+
+
+def test_signed_request_reaches_the_handler_as_the_user(httpd, app):
+    srv = httpd(apps=[app])
+    r = srv.signed("GET", "/echo/x", app, user="alice")
+    assert r.status == 200, (r.error, srv.error_log())
+    e = r.echo
+    assert e["user"] == "alice"
+    assert e["auth_type"] == "TrustedApp"
+    assert e["app_id"] == "app1"
+    assert e["protocol"] == "native"
+
+
+def test_static_file_served_to_signed_request(httpd, app):
+    srv = httpd(apps=[app])
+    r = srv.signed("GET", "/rest/", app)
+    assert r.status == 200, (r.error, srv.error_log())
+    assert r.body == b"content of /rest\n"
+
+
+def test_configtest_accepts_every_directive(httpd, app):
+    conf = conftest.PROTECTED_CONF + """
+TrustedAppReplayCache shmcb
+<Location "/rest">
+  TrustedAppProtocols native seraph mtls
+  TrustedAppClockSkew 10 600
+  TrustedAppReplayProtection on
+  TrustedAppReplayCacheFailure closed
+  TrustedAppTrustedProxy 10.0.0.0/8 192.168.*.* ::1
+  TrustedAppProxyHeader Forwarded
+  TrustedAppEveryHopMustMatch off
+  TrustedAppPathPrefix /rest /secure
+  TrustedAppUserHeader X-Acting-User
+  TrustedAppRequireUser on
+  TrustedAppErrorDetail on
+  TrustedAppRequireTLS off
+  TrustedAppRequireClientCert off
+  TrustedAppSeraphBaseURL https://jira.example.com/jira/
+  TrustedAppSeraphInsecureVersions off
+  TrustedAppSeraphRawPathMatch off
+  TrustedAppMaxBodySize 65536
+  Require trusted-app app1 app2
+</Location>
+"""
+    srv = httpd(conf=conf, apps=[app], start=False)
+    p = srv.configtest()
+    assert p.returncode == 0, p.stderr
+    assert srv.start().returncode == 0
