@@ -165,6 +165,8 @@ static int commit_edit(edit_ctx_t *e, int flags, ta_registry_t **out)
     return ta_cli_fail(c, TA_EXIT_FAILED, e->fail_token ? e->fail_token : "edit-refused",
                        e->fail_token && strcmp(e->fail_token, "unknown-key") == 0
                            ? apr_psprintf(c->pool, "trustapp-admin show %s lists its key fingerprints", e->id)
+                       : e->fail_token && strcmp(e->fail_token, "key-exists") == 0
+                           ? "the application already has this key; generate a new key pair to rotate"
                        : e->fail_token && strcmp(e->fail_token, "app-exists") == 0
                            ? "choose another --id, or change the existing application with set/add-key"
                            : "see trustapp-admin list for the registered applications",
@@ -532,6 +534,7 @@ static ta_status_t step_add_key(edit_ctx_t *e, ta_regdoc_t *doc, const char **er
     *err = apr_psprintf(e->c->pool, "no application '%s' in %s", e->id, e->c->registry_path);
     return TA_E_CONFIG;
   }
+  e->fail_token = "key-exists";  /* the one refusal left once the app exists */
   return ta_regdoc_add_key(doc, e->id, e->pem, e->alg, e->not_before, e->not_after, err);
 }
 
