@@ -795,8 +795,8 @@ ta_status_t ta_registry_load(apr_pool_t *p, const char *path, ta_registry_t **ou
   }
   if ((unsigned long long)stbuf.st_size > TA_REGISTRY_MAX_BYTES) {
     if (err)
-      *err = apr_psprintf(p, "%s: %lld bytes is more than the %u byte limit", path,
-                          (long long)stbuf.st_size, TA_REGISTRY_MAX_BYTES);
+      *err = apr_psprintf(p, "%s: %" APR_INT64_T_FMT " bytes is more than the %u byte limit", path,
+                          (apr_int64_t)stbuf.st_size, TA_REGISTRY_MAX_BYTES);
     close(fd);
     return TA_E_CONFIG;
   }

@@ -362,11 +362,11 @@ ta_status_t ta_regdoc_set_timeout_ms(ta_regdoc_t *d, const char *id, long long m
   if (st != TA_OK)
     return st;
   if (ms > 86400000LL)
-    return set_err(err, apr_psprintf(d->p, "timeout %lld ms is more than one day", ms));
+    return set_err(err, apr_psprintf(d->p, "timeout %" APR_INT64_T_FMT " ms is more than one day", (apr_int64_t)ms));
   remove_children_named(app, "timeout");
   if (ms < 0)
     return TA_OK;
-  xmlNodePtr t = new_text_elem(d, "timeout", apr_psprintf(d->p, "%lld", ms));
+  xmlNodePtr t = new_text_elem(d, "timeout", apr_psprintf(d->p, "%" APR_INT64_T_FMT, (apr_int64_t)ms));
   if (!t)
     return TA_E_NOMEM;
   insert_ordered(app, t, "timeout");
@@ -573,7 +573,11 @@ ta_status_t ta_regdoc_remove_key(ta_regdoc_t *d, const char *id, const char *fin
   }
   if (!match)
     return set_err(err, apr_psprintf(d->p, "application '%s' has no key %s", id, fingerprint));
-  if (n_keys == 1)
+  xmlChar *protos = xmlGetNoNsProp(app, (const xmlChar *)"protocols");
+  int mtls_only = protos && xmlStrcmp(protos, (const xmlChar *)"mtls") == 0;
+  if (protos)
+    xmlFree(protos);
+  if (n_keys == 1 && !mtls_only)
     return set_err(err, apr_psprintf(d->p, "key %s is the last key of application '%s'; add its successor first",
                                      fingerprint, id));
   xmlUnlinkNode(match);
@@ -744,19 +748,30 @@ static ta_status_t lock_registry(apr_pool_t *p, const char *path, int *lock_fd, 
   return TA_OK;
 }
 
-/* Resolve a symlinked registry so the rename replaces the real file. */
+/* Resolve a symlinked registry so the rename replaces the real file (a
+ * dangling link names the file to create). */
 static const char *real_target(apr_pool_t *p, const char *path)
 {
   struct stat st;
-  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-    char *r = realpath(path, NULL);
-    if (r) {
-      const char *s = apr_pstrdup(p, r);
-      free(r);
-      return s;
-    }
+  if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+    return path;
+  char *r = realpath(path, NULL);
+  if (r) {
+    const char *s = apr_pstrdup(p, r);
+    free(r);
+    return s;
   }
-  return path;
+  char target[PATH_MAX];
+  ssize_t n = readlink(path, target, sizeof(target) - 1);
+  if (n <= 0)
+    return path;
+  target[n] = '\0';
+  if (target[0] == '/')
+    return apr_pstrdup(p, target);
+  const char *slash = strrchr(path, '/');
+  if (!slash)
+    return apr_pstrdup(p, target);
+  return apr_pstrcat(p, apr_pstrmemdup(p, path, (apr_size_t)(slash - path + 1)), target, NULL);
 }
 
 static ta_status_t write_replace(apr_pool_t *p, const char *path, const char *xml, size_t len,
