@@ -68,7 +68,9 @@
   X(TA_E_NOMEM,             9002, "no-memory",               500, "out of memory", "see the server error log") \
   X(TA_E_CONFIG,            9003, "config",                  500, "configuration error", "see the server error log") \
   /* appended by the module: */ \
-  X(TA_E_BODY_TOO_LARGE,    5008, "body-too-large",          413, "the request body exceeds what the server buffers to check Content-Digest", "send a smaller body or raise TrustedAppMaxBodySize")
+  X(TA_E_BODY_TOO_LARGE,    5008, "body-too-large",          413, "the request body exceeds what the server buffers to check Content-Digest", "send a smaller body or raise TrustedAppMaxBodySize") \
+  /* appended by keys: */ \
+  X(TA_E_CERTDOC_INVALID,   2008, "certificate-document-invalid", 502, "the peer's certificate document (/.well-known/trustedapp-certificate) is malformed", "check the peer base URL; the format is in docs/CERTIFICATE.md")
 
 typedef enum {
 #define TA_X_ENUM(e, n, tok, st, sum, fix) e = n,
