@@ -48,17 +48,21 @@ static ta_status_t version_allowed(const ta_seraph_opts_t *o, int v, const char 
   return TA_E_SERAPH_PROTOCOL;
 }
 
-static ta_status_t check_time(const ta_app_t *app, const ta_seraph_opts_t *o,
-                              apr_time_t now, ta_seraph_claim_t *c,
-                              apr_interval_time_t *timeout_out, const char **detail)
+static apr_interval_time_t effective_timeout(apr_interval_time_t app_timeout,
+                                             const ta_seraph_opts_t *o)
 {
-  apr_interval_time_t timeout = app->timeout;
+  apr_interval_time_t timeout = app_timeout;
   if (o->past_limit_sec > 0) {
     apr_interval_time_t cap = apr_time_from_sec(o->past_limit_sec);
     if (timeout <= 0 || timeout > cap)
       timeout = cap;
   }
-  *timeout_out = timeout;
+  return timeout;
+}
+
+static ta_status_t check_time(apr_interval_time_t timeout, const ta_seraph_opts_t *o,
+                              apr_time_t now, const ta_seraph_claim_t *c, const char **detail)
+{
   if (!o->check_time)
     return TA_OK;
   if (timeout > 0 && c->created + timeout < now) {
@@ -67,7 +71,7 @@ static ta_status_t check_time(const ta_app_t *app, const ta_seraph_opts_t *o,
   }
   int skew = o->future_skew_sec < 0 ? 0 : o->future_skew_sec;
   if (c->created > now + apr_time_from_sec(skew)) {
-    *detail = "certificate timestamp further in the future than TrustedAppSeraphFutureSkew allows";
+    *detail = "certificate timestamp further in the future than the Seraph future skew allows";
     return TA_E_CLOCK_FUTURE;
   }
   return TA_OK;
@@ -87,6 +91,60 @@ static const char *replay_key(apr_pool_t *p, const char *app_id, const char *cre
   return apr_pstrcat(p, "seraph:", app_id, ":", hex, NULL);
 }
 
+/* Everything that depends on one public key: Magic, certificate, time,
+ * URL signature. Fills the claim on success (and as far as it got). */
+static ta_status_t verify_key(apr_pool_t *p, struct evp_pkey_st *pk,
+                              const ta_seraph_request_t *req, const ta_msg_t *m,
+                              const ta_seraph_opts_t *o, apr_time_t now,
+                              apr_interval_time_t timeout, ta_seraph_claim_t *c,
+                              const char **detail)
+{
+  ta_seraph_cert_t cert;
+  ta_status_t st = ta_seraph_decode(p, pk, req, &cert, detail);
+  if (st != TA_OK)
+    return st;
+  c->created_ms = cert.created_ms;
+  c->created = cert.created_ms > APR_INT64_MAX / 1000 ? APR_INT64_MAX
+                                                      : apr_time_from_msec(cert.created_ms);
+  c->clock_offset_sec = (long)((c->created - now) / APR_USEC_PER_SEC);
+  c->user = cert.user;
+  if ((st = check_time(timeout, o, now, c, detail)) != TA_OK)
+    return st;
+  if (req->signature) {
+    /* Protocols 0/1 may carry a signature; Java then checks it as v2. */
+    if (!c->url)
+      c->url = ta_seraph_expected_url(p, m, o->base_url);
+    st = c->url ? ta_seraph_check_signature(pk, req->version == 3 ? 3 : 2, &cert, c->url,
+                                            req->signature, req->signature_len)
+                : TA_E_SERAPH_URL;
+    if (st != TA_OK) {
+      *detail = "URL signature does not verify over the reconstructed URL";
+      return st;
+    }
+  }
+  if (req->version >= 2) {
+    c->replay_key = replay_key(p, req->app_id, cert.created_str, c->url);
+    apr_time_t until = timeout > 0 ? c->created + timeout : now + apr_time_from_sec(86400);
+    c->replay_expires = until > now ? until : now + APR_USEC_PER_SEC;
+  }
+  *detail = NULL;
+  return TA_OK;
+}
+
+static ta_status_t prepare_url(apr_pool_t *p, const ta_seraph_request_t *req,
+                               const ta_msg_t *m, const ta_seraph_opts_t *o,
+                               ta_seraph_claim_t *c, const char **detail)
+{
+  if (req->version < 2)
+    return TA_OK;
+  c->url = ta_seraph_expected_url(p, m, o->base_url);
+  if (!c->url) {
+    *detail = "cannot reconstruct the request URL (bad TrustedAppSeraphBaseURL or oversize)";
+    return TA_E_SERAPH_URL;
+  }
+  return TA_OK;
+}
+
 /* Rank of a per-key failure: the most advanced one is reported when no
  * registered key verifies. */
 static int failure_rank(ta_status_t st)
@@ -104,6 +162,7 @@ static ta_status_t verify_parsed(apr_pool_t *p, const ta_app_t *app,
                                  const ta_seraph_opts_t *o, apr_time_t now,
                                  ta_seraph_claim_t *c, const char **detail)
 {
+  ta_status_t st;
   if (!app) {
     *detail = "no registered application has this id";
     return TA_E_UNKNOWN_APP;
@@ -117,14 +176,9 @@ static ta_status_t verify_parsed(apr_pool_t *p, const ta_app_t *app,
     *detail = "application is not registered for the Seraph protocol";
     return TA_E_SERAPH_PROTOCOL;
   }
-  if (req->version >= 2) {
-    c->url = ta_seraph_expected_url(p, m, o->base_url);
-    if (!c->url) {
-      *detail = "cannot reconstruct the request URL (bad TrustedAppSeraphBaseURL or oversize)";
-      return TA_E_SERAPH_URL;
-    }
-  }
-
+  if ((st = prepare_url(p, req, m, o, c, detail)) != TA_OK)
+    return st;
+  apr_interval_time_t timeout = effective_timeout(app->timeout, o);
   ta_status_t worst = TA_E_NO_VALID_KEY;
   const char *worst_detail = "no RSA key of this application is valid now";
   for (size_t i = 0; i < app->n_keys; i++) {
@@ -132,43 +186,17 @@ static ta_status_t verify_parsed(apr_pool_t *p, const ta_app_t *app,
     struct evp_pkey_st *pk = k->key ? (struct evp_pkey_st *)ta_key_evp_pkey(k->key) : NULL;
     if (!pk || !EVP_PKEY_is_a(pk, "RSA") || !ta_app_key_valid_at(k, now))
       continue;
-    ta_seraph_cert_t cert;
     const char *d = NULL;
-    ta_status_t st = ta_seraph_decode(p, pk, req, &cert, &d);
+    st = verify_key(p, pk, req, m, o, now, timeout, c, &d);
     if (st == TA_OK) {
-      c->created_ms = cert.created_ms;
-      c->created = cert.created_ms > APR_INT64_MAX / 1000 ? APR_INT64_MAX
-                                                          : apr_time_from_msec(cert.created_ms);
-      c->clock_offset_sec = (long)((c->created - now) / APR_USEC_PER_SEC);
-      c->user = cert.user;
-      apr_interval_time_t timeout;
-      if ((st = check_time(app, o, now, c, &timeout, detail)) != TA_OK)
-        return st;
-      if (req->signature) {
-        /* Protocols 0/1 may carry a signature; Java then checks it as v2. */
-        int sv = req->version == 3 ? 3 : 2;
-        if (!c->url)
-          c->url = ta_seraph_expected_url(p, m, o->base_url);
-        st = c->url ? ta_seraph_check_signature(pk, sv, &cert, c->url, req->signature,
-                                                req->signature_len)
-                    : TA_E_SERAPH_URL;
-        if (st != TA_OK)
-          d = "URL signature does not verify over the reconstructed URL";
-      }
-      if (st == TA_OK) {
-        c->key = k;
-        c->key_index = i;
-        if (req->version >= 2) {
-          c->replay_key = replay_key(p, req->app_id, cert.created_str, c->url);
-          apr_time_t until = timeout > 0 ? c->created + timeout : now + apr_time_from_sec(86400);
-          c->replay_expires = until > now ? until : now + APR_USEC_PER_SEC;
-        }
-        *detail = NULL;
-        return TA_OK;
-      }
-    } else if (failure_rank(st) == 0) {
-      *detail = d;
-      return st;  /* user invalid: not a key question */
+      c->key = k;
+      c->key_index = i;
+      *detail = NULL;
+      return TA_OK;
+    }
+    if (failure_rank(st) == 0) {
+      *detail = d;  /* time or user: the key was right */
+      return st;
     }
     if (failure_rank(st) >= failure_rank(worst)) {
       worst = st;
@@ -179,14 +207,28 @@ static ta_status_t verify_parsed(apr_pool_t *p, const ta_app_t *app,
   return worst;
 }
 
-ta_status_t ta_seraph_verify_app(apr_pool_t *p, const ta_app_t *app,
-                                 const ta_msg_t *m, const ta_seraph_opts_t *opts,
-                                 apr_time_t now, ta_seraph_claim_t *out,
-                                 const char **detail)
+static ta_status_t parse_and_gate(apr_pool_t *p, const ta_msg_t *m, const ta_seraph_opts_t *opts,
+                                  ta_seraph_request_t *req, ta_seraph_claim_t *out,
+                                  const char **detail)
+{
+  ta_status_t st = ta_seraph_parse(p, m, req, detail);
+  out->version = req->version;
+  out->version_str = req->version_str ? escape_for_log(p, req->version_str) : NULL;
+  out->app_id = req->app_id ? escape_for_log(p, req->app_id) : NULL;
+  if (st != TA_OK)
+    return st;
+  return version_allowed(opts, req->version, detail);
+}
+
+ta_status_t ta_seraph_verify_pkey(apr_pool_t *p, struct evp_pkey_st *pub,
+                                  apr_interval_time_t timeout, const ta_msg_t *m,
+                                  const ta_seraph_opts_t *opts, apr_time_t now,
+                                  ta_seraph_claim_t *out, const char **detail)
 {
   const char *dummy;
   ta_seraph_opts_t defaults;
   ta_seraph_request_t req;
+  ta_status_t st;
   if (!detail)
     detail = &dummy;
   *detail = NULL;
@@ -195,13 +237,30 @@ ta_status_t ta_seraph_verify_app(apr_pool_t *p, const ta_app_t *app,
     ta_seraph_opts_init(&defaults);
     opts = &defaults;
   }
-  ta_status_t st = ta_seraph_parse(p, m, &req, detail);
-  out->version = req.version;
-  out->version_str = req.version_str ? escape_for_log(p, req.version_str) : NULL;
-  out->app_id = req.app_id ? escape_for_log(p, req.app_id) : NULL;
-  if (st != TA_OK)
+  if ((st = parse_and_gate(p, m, opts, &req, out, detail)) != TA_OK
+      || (st = prepare_url(p, &req, m, opts, out, detail)) != TA_OK)
     return st;
-  if ((st = version_allowed(opts, req.version, detail)) != TA_OK)
+  return verify_key(p, pub, &req, m, opts, now, effective_timeout(timeout, opts), out, detail);
+}
+
+ta_status_t ta_seraph_verify_app(apr_pool_t *p, const ta_app_t *app,
+                                 const ta_msg_t *m, const ta_seraph_opts_t *opts,
+                                 apr_time_t now, ta_seraph_claim_t *out,
+                                 const char **detail)
+{
+  const char *dummy;
+  ta_seraph_opts_t defaults;
+  ta_seraph_request_t req;
+  ta_status_t st;
+  if (!detail)
+    detail = &dummy;
+  *detail = NULL;
+  memset(out, 0, sizeof(*out));
+  if (!opts) {
+    ta_seraph_opts_init(&defaults);
+    opts = &defaults;
+  }
+  if ((st = parse_and_gate(p, m, opts, &req, out, detail)) != TA_OK)
     return st;
   if (app && strcmp(app->id, req.app_id) != 0) {
     *detail = "application id differs from the one given";
@@ -218,6 +277,7 @@ ta_status_t ta_seraph_verify(apr_pool_t *p, const ta_registry_t *reg,
   const char *dummy;
   ta_seraph_opts_t defaults;
   ta_seraph_request_t req;
+  ta_status_t st;
   if (!detail)
     detail = &dummy;
   *detail = NULL;
@@ -226,13 +286,7 @@ ta_status_t ta_seraph_verify(apr_pool_t *p, const ta_registry_t *reg,
     ta_seraph_opts_init(&defaults);
     opts = &defaults;
   }
-  ta_status_t st = ta_seraph_parse(p, m, &req, detail);
-  out->version = req.version;
-  out->version_str = req.version_str ? escape_for_log(p, req.version_str) : NULL;
-  out->app_id = req.app_id ? escape_for_log(p, req.app_id) : NULL;
-  if (st != TA_OK)
-    return st;
-  if ((st = version_allowed(opts, req.version, detail)) != TA_OK)
+  if ((st = parse_and_gate(p, m, opts, &req, out, detail)) != TA_OK)
     return st;
   const ta_app_t *app = reg ? ta_registry_find(reg, req.app_id) : NULL;
   return verify_parsed(p, app, &req, m, opts, now, out, detail);

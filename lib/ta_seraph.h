@@ -69,6 +69,14 @@ ta_status_t ta_seraph_verify_app(apr_pool_t *p, const ta_app_t *app,
                                  apr_time_t now, ta_seraph_claim_t *out,
                                  const char **detail);
 
+/* The protocol part against one raw RSA public key and a timeout (usec,
+ * 0 = none): test vectors (Atlassian's 1024-bit keys, which the registry
+ * refuses) and trustapp-admin checks of a peer's certificate document. */
+ta_status_t ta_seraph_verify_pkey(apr_pool_t *p, struct evp_pkey_st *pub,
+                                  apr_interval_time_t timeout, const ta_msg_t *m,
+                                  const ta_seraph_opts_t *opts, apr_time_t now,
+                                  ta_seraph_claim_t *out, const char **detail);
+
 /* The legacy error code for a status ("BAD_SIGNATURE", "OLD_CERT",
  * "BAD_REMOTE_IP", ...); "SYSTEM" for statuses without a legacy twin. */
 const char *ta_seraph_legacy_error(ta_status_t st);
