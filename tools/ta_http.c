@@ -138,6 +138,8 @@ int ta_http_perform(ta_cli_t *c, const ta_http_req_t *req, ta_http_resp_t *resp)
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, req->https_only ? "https" : "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  /* send the path exactly as signed */
+  curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "trustapp-admin/" PACKAGE_VERSION);
   curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
