@@ -13,3 +13,8 @@ check_PROGRAMS += tests/unit/test_keys
 tests_unit_test_keys_SOURCES = tests/unit/test_keys.c
 tests_unit_test_keys_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_test_keys_LDADD = $(UNIT_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_certdoc
+tests_unit_test_certdoc_SOURCES = tests/unit/test_certdoc.c
+tests_unit_test_certdoc_CFLAGS = $(UNIT_TEST_CFLAGS)
+tests_unit_test_certdoc_LDADD = $(UNIT_TEST_LIBS)
