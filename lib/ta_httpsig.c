@@ -111,13 +111,16 @@ ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
   *out = sig;
 
   sig->components = apr_pcalloc(p, (input->n_inner ? input->n_inner : 1) * sizeof(ta_component_t));
-  sig->n_components = input->n_inner;
+  /* n_components only counts identifiers that passed, for callers that look
+   * at a signature whose parsing failed */
+  sig->n_components = 0;
   for (size_t i = 0; i < input->n_inner; i++) {
     if ((st = ta_component_from_item(p, &input->inner[i], &sig->components[i])) != TA_OK)
       return st;
     for (size_t j = 0; j < i; j++)
       if (ta_component_equal(&sig->components[i], &sig->components[j]))
         return TA_E_COMPONENT_DUP;
+    sig->n_components = i + 1;
   }
   char *base;
   size_t base_len;

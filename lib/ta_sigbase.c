@@ -143,7 +143,7 @@ static int str_eq_nullable(const char *a, const char *b)
 
 int ta_component_equal(const ta_component_t *a, const ta_component_t *b)
 {
-  return strcmp(a->name, b->name) == 0 && a->flags == b->flags
+  return str_eq_nullable(a->name, b->name) && a->flags == b->flags
          && str_eq_nullable(a->key, b->key) && str_eq_nullable(a->qname, b->qname);
 }
 

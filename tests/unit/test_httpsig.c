@@ -587,6 +587,13 @@ static void test_components_and_limits(void **state)
   assert_int_equal(parse_status("ta=(\"@signature-params\")", sig64, "ta"), TA_E_COMPONENT_INVALID);
   assert_int_equal(parse_status("ta=(\"@method\";sf)", sig64, "ta"), TA_E_COMPONENT_INVALID);
   assert_int_equal(parse_status("ta=(\"content-type\";sf)", sig64, "ta"), TA_E_COMPONENT_INVALID);
+  /* a bad identifier after good ones: only the good ones are exposed */
+  assert_int_equal(ta_httpsig_parse(pool, request_with("ta=(\"@method\" \"Bad\" \"@path\");keyid=\"k\"", sig64),
+                                    "ta", &sig), TA_E_COMPONENT_INVALID);
+  assert_int_equal(sig->n_components, 1);
+  assert_true(ta_httpsig_covers(sig, "@method"));
+  assert_false(ta_httpsig_covers(sig, "@path"));
+  assert_false(ta_httpsig_covers_field(sig, "bad"));
   /* missing: *out still carries the parameters for the log */
   ta_status_t st = ta_httpsig_parse(pool, request_with("ta=(\"@method\" \"date\");keyid=\"confluence\"", sig64),
                                     "ta", &sig);
