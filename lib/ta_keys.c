@@ -160,6 +160,15 @@ static ta_alg_t resolve_alg(apr_pool_t *p, EVP_PKEY *pkey, ta_alg_t want, const 
   return TA_ALG_NONE;
 }
 
+static int self_test(apr_pool_t *p, const ta_key_t *k)
+{
+  static const unsigned char probe[] = "trustedapp key self-test";
+  unsigned char *sig;
+  size_t len;
+  return ta_key_sign(p, k, probe, sizeof(probe) - 1, &sig, &len) == TA_OK
+         && ta_key_verify(k, probe, sizeof(probe) - 1, sig, len) == TA_OK;
+}
+
 /* Takes ownership of pkey. */
 static ta_status_t finish_key(apr_pool_t *p, EVP_PKEY *pkey, ta_alg_t want,
                               ta_alg_t jwk_alg, int is_private, ta_key_t **out,
@@ -211,6 +220,10 @@ static ta_status_t finish_key(apr_pool_t *p, EVP_PKEY *pkey, ta_alg_t want,
   case TA_ALG_ECDSA_P384_SHA384: k->sig_len = 96; break;
   default: k->sig_len = (size_t)(bits + 7) / 8; break;
   }
+  /* A private key whose parts disagree (edited SEC1/PKCS#1 files carry
+   * their own public half) would sign what nobody can verify: refuse it. */
+  if (is_private && !self_test(p, k))
+    return fail(err, "the private key is inconsistent (its signature does not verify)");
   *out = k;
   ERR_clear_error();
   return TA_OK;

@@ -594,6 +594,13 @@ static void test_private_pem_forms(void **state)
   BIO_free(bio);
   EVP_PKEY_free(ed);
   expect_refused(p, enc, strlen(enc), TA_ALG_NONE, 1, "encrypted");
+  /* A SEC1 key whose private scalar was altered no longer matches the
+   * public point it carries: refused (found by fuzz_keys). */
+  char *sec1 = slurp(p, KEYS "test-key-ecc-p256.priv.pem", &n);
+  char *w43 = strstr(sec1, "W43+");
+  assert_non_null(w43);
+  w43[2] = '4';
+  expect_refused(p, sec1, n, TA_ALG_NONE, 1, "inconsistent");
   /* Two private keys in one file are ambiguous. */
   char *two = apr_pstrcat(p, priv, priv, NULL);
   expect_refused(p, two, strlen(two), TA_ALG_NONE, 1, "exactly one");
