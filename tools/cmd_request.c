@@ -101,8 +101,8 @@ static int diagnose_refusal(ta_cli_t *c, const ta_signed_req_t *s, const ta_http
   case TA_E_CLOCK_FUTURE:
   case TA_E_EXPIRED:
     if (have_skew)
-      msg = apr_psprintf(c->pool, "%s; the server's clock is %lld s %s this machine's (measured from its Date header)",
-                         msg, skew_sec < 0 ? -skew_sec : skew_sec, skew_sec < 0 ? "behind" : "ahead of");
+      msg = apr_psprintf(c->pool, "%s; the server's clock is %" APR_INT64_T_FMT " s %s this machine's (measured from its Date header)",
+                         msg, (apr_int64_t)(skew_sec < 0 ? -skew_sec : skew_sec), skew_sec < 0 ? "behind" : "ahead of");
     else
       msg = apr_psprintf(c->pool, "%s; the server sent no Date header, so the offset could not be measured", msg);
     break;

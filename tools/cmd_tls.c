@@ -39,7 +39,10 @@ static int run_tls_fetch(ta_cli_t *c)
   json_object_set_new(c->result, "target", json_string(target));
   json_object_set_new(c->result, "verified", json_boolean(rc == TA_EXIT_OK));
   json_object_set_new(c->result, "chain", ta_tls_chain_json(resp.tls));
+  json_object_set_new(c->result, "client_cert_requested", json_boolean(resp.tls->client_cert_requested));
   ta_out_textf(c, "%s", ta_tls_chain_text(c->pool, resp.tls));
+  if (resp.tls->client_cert_requested)
+    ta_out_textf(c, "the server asked for a client certificate and none was given (--cert/--cert-key)\n");
   const char *out = ta_cli_opt(c, "out");
   if (out && resp.tls->certs->nelts > 0) {
     const char *err;

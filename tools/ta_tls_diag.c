@@ -141,6 +141,18 @@ static int record_verify(int preverify_ok, X509_STORE_CTX *xs)
   return preverify_ok;
 }
 
+/* OpenSSL calls this only when the server requests a client certificate
+ * and none is configured: remember it for the diagnosis, send none. */
+static int record_cert_request(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
+{
+  (void)x509;
+  (void)pkey;
+  ta_tls_capture_t *cap = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), capture_index);
+  if (cap)
+    cap->client_cert_requested = 1;
+  return 0;
+}
+
 int ta_tls_capture_install(void *ssl_ctx, ta_tls_capture_t *cap)
 {
   SSL_CTX *ctx = ssl_ctx;
@@ -150,6 +162,7 @@ int ta_tls_capture_install(void *ssl_ctx, ta_tls_capture_t *cap)
     return -1;
   /* keep libcurl's mode (peer verification on); only add the recorder */
   SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER, record_verify);
+  SSL_CTX_set_client_cert_cb(ctx, record_cert_request);
   return 0;
 }
 
@@ -297,7 +310,7 @@ ta_net_diagnosis_t ta_net_diagnose(apr_pool_t *p, const ta_net_facts_t *f)
   case CURLE_SEND_ERROR:
   case CURLE_GOT_NOTHING:
     if (contains(detail, "certificate required") ||
-        (!f->client_cert_given && contains(detail, "alert handshake failure") && f->tls && f->tls->certs->nelts))
+        (!f->client_cert_given && f->tls && f->tls->client_cert_requested))
       return diag("client-cert-required",
                   apr_psprintf(p, "the server requires a client certificate (%s)", detail),
                   "pass the client certificate with --cert FILE --cert-key FILE (mutual TLS)");

@@ -28,6 +28,7 @@ typedef struct {
   int verify_error;             /* first X509_V_ERR_* seen; 0 = none */
   int verify_error_depth;
   const char *verify_error_subject;
+  int client_cert_requested;    /* the server asked for a certificate we did not have */
 } ta_tls_capture_t;
 
 ta_tls_capture_t *ta_tls_capture_make(apr_pool_t *p);

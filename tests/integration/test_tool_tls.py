@@ -161,3 +161,14 @@ def test_text_mode_error_on_stderr(pki):
 def test_bad_target_is_usage_error():
     r = run_json("tls-fetch", "http://x/y")
     assert r.rc == 2 and r.token == "usage", r
+
+
+def test_server_asking_for_client_certificate_is_reported(pki):
+    cert, key = pki["good"]
+    with HTTPSServer(cert, key, client_ca=pki["ca"].cert) as srv:
+        r = run_json("tls-fetch", "localhost:%d" % srv.port, "--cacert", pki["ca"].cert)
+        ccert, ckey = pki["client"]
+        r2 = run_json("tls-fetch", "localhost:%d" % srv.port, "--cacert", pki["ca"].cert,
+                      "--cert", ccert, "--cert-key", ckey)
+    assert r.json["client_cert_requested"] is True, r
+    assert r2.rc == 0 and r2.json["client_cert_requested"] is False, r2

@@ -152,6 +152,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def date_time_string(self, timestamp=None):
+        # tests of clock-skew diagnosis shift the server's Date header
+        import time
+        return super().date_time_string(time.time() + self.server.date_offset)
+
     def _answer(self):
         routes = self.server.routes
         length = int(self.headers.get("Content-Length") or 0)
@@ -190,6 +195,7 @@ class HTTPSServer:
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.routes = routes or {"*": (200, {"Content-Type": "text/plain"}, "ok")}
         self.httpd.requests = []
+        self.httpd.date_offset = 0
         if cert:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.minimum_version = ssl.TLSVersion.TLSv1_2
