@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -446,6 +447,56 @@ TrustedAppRegistry "@REGISTRY@"
 """
 
 
+class ServerSet:
+    """Servers started for one test (or one module, for shared servers)."""
+
+    def __init__(self, label, cache=False):
+        self.label = label
+        self.cache = {} if cache else None
+        self.servers = []
+
+    def make(self, conf=PROTECTED_CONF, apps=(), registry=None, modules=(), global_conf="",
+             start=True, mpm="event", name=None):
+        if registry is None and apps:
+            registry = registry_xml(*apps)
+        key = (conf, registry, tuple(modules), global_conf, mpm)
+        if self.cache is not None and key in self.cache:
+            return self.cache[key]
+        root = Path(tempfile.mkdtemp(prefix="ta-it-%s-" % self.label[:40].replace("/", "_")))
+        os.chmod(root, 0o755)   # children run as www-data when the tests run as root
+        srv = Httpd(root, free_port(), conf, registry, list(modules), global_conf, mpm, name)
+        self.servers.append(srv)
+        if start:
+            p = srv.start()
+            if p.returncode != 0:
+                raise RuntimeError("apache2 failed to start (%d): %s%s\n--- error.log:\n%s"
+                                   % (p.returncode, p.stdout, p.stderr, srv.error_log()))
+        if self.cache is not None:
+            self.cache[key] = srv
+        return srv
+
+    def teardown(self, failed):
+        """Stops every server (in parallel); returns the unexpected log lines."""
+        threads = [threading.Thread(target=srv.stop) for srv in self.servers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        problems = []
+        for srv in self.servers:
+            bad = srv.unexpected_log_lines()
+            if bad:
+                problems.append("%s (%s):\n  %s" % (srv.log_path, srv.name or "server",
+                                                     "\n  ".join(bad[:20])))
+        keep = os.environ.get("TA_KEEP") == "1"
+        for srv in self.servers:
+            if keep or failed or problems:
+                print("kept server directory:", srv.root)
+            else:
+                shutil.rmtree(srv.root, ignore_errors=True)
+        return problems
+
+
 @pytest.fixture
 def httpd(request):
     """Factory: httpd(conf=PROTECTED_CONF, apps=(App,...), registry=None, modules=(),
@@ -455,39 +506,22 @@ def httpd(request):
     server is stopped and the test FAILS if an error log holds unexpected
     [error]/[crit]/sanitizer lines (declare expected ones with srv.expect_log).
     """
-    servers = []
-    keep = os.environ.get("TA_KEEP") == "1"
+    servers = ServerSet(request.node.name)
+    yield servers.make
+    rep = getattr(request.node, "rep_call", None)
+    problems = servers.teardown(rep is not None and rep.failed)
+    if problems:
+        pytest.fail("unexpected error-log lines:\n" + "\n".join(problems), pytrace=False)
 
-    def make(conf=PROTECTED_CONF, apps=(), registry=None, modules=(), global_conf="",
-             start=True, mpm="event", name=None):
-        root = Path(tempfile.mkdtemp(prefix="ta-it-%s-" % request.node.name[:40].replace("/", "_")))
-        os.chmod(root, 0o755)   # children run as www-data when the tests run as root
-        if registry is None and apps:
-            registry = registry_xml(*apps)
-        srv = Httpd(root, free_port(), conf, registry, list(modules), global_conf, mpm, name)
-        servers.append(srv)
-        if start:
-            p = srv.start()
-            if p.returncode != 0:
-                raise RuntimeError("apache2 failed to start (%d): %s%s\n--- error.log:\n%s"
-                                   % (p.returncode, p.stdout, p.stderr, srv.error_log()))
-        return srv
 
-    yield make
-
-    problems = []
-    for srv in servers:
-        srv.stop()
-        bad = srv.unexpected_log_lines()
-        if bad:
-            problems.append("%s (%s):\n  %s" % (srv.log_path, srv.name or "server", "\n  ".join(bad[:20])))
-    failed = getattr(request.node, "rep_call", None)
-    failed = failed is not None and failed.failed
-    for srv in servers:
-        if keep or failed or problems:
-            print("kept server directory:", srv.root)
-        else:
-            shutil.rmtree(srv.root, ignore_errors=True)
+@pytest.fixture(scope="module")
+def shared_httpd(request):
+    """Like httpd, but a server is shared by every test of the module that asks
+    for the same (conf, registry, modules, global_conf, mpm); the error-log gate
+    runs when the module ends. Use for tests that do not change server state."""
+    servers = ServerSet(request.module.__name__, cache=True)
+    yield servers.make
+    problems = servers.teardown(False)
     if problems:
         pytest.fail("unexpected error-log lines:\n" + "\n".join(problems), pytrace=False)
 
@@ -502,4 +536,10 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def app():
     """A default ed25519 application 'app1' allowed from loopback on every path."""
+    return App("app1")
+
+
+@pytest.fixture(scope="module")
+def shared_app():
+    """App("app1") shared by the tests of a module (pairs with shared_httpd)."""
     return App("app1")
