@@ -247,6 +247,10 @@ static ta_status_t parse_doc(parse_ctx_t *c, json_t *root, ta_certdoc_t *doc)
     char *s = json_dumps(seraph, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (s == NULL)
       return TA_E_NOMEM;
+    if (strlen(s) > MAX_SERAPH_JSON) {
+      free(s);
+      return bad(c, "seraph: larger than %d bytes", MAX_SERAPH_JSON);
+    }
     doc->seraph_json = apr_pstrdup(c->p, s);
     free(s);
   }

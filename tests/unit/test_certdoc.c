@@ -334,6 +334,30 @@ static void test_builder_refusals(void **state)
   assert_int_equal(ta_certdoc_add_key(p, d2, ed, 0, 0), TA_E_CERTDOC_INVALID);
 }
 
+/* docs/CERTIFICATE.md's example is a real document. */
+static void test_documented_example_parses(void **state)
+{
+  apr_pool_t *p = *state;
+  char *md = slurp(p, TA_SRCDIR "/docs/CERTIFICATE.md");
+  char *start = strstr(md, "```json\n");
+  assert_non_null(start);
+  start += strlen("```json\n");
+  char *end = strstr(start, "```");
+  assert_non_null(end);
+  ta_certdoc_t *doc;
+  const char *err = NULL;
+  if (ta_certdoc_parse(p, start, (size_t)(end - start), &doc, &err) != TA_OK)
+    fail_msg("docs/CERTIFICATE.md example: %s", err);
+  assert_string_equal(doc->id, "jira:1234567");
+  assert_int_equal(doc->n_keys, 2);
+  assert_int_equal(doc->keys[1].alg, TA_ALG_ECDSA_P256_SHA256);
+  assert_true(ta_certdoc_has_protocol(doc, "rfc9421"));
+  /* and it is in the canonical layout the serializer produces */
+  char *text = ta_certdoc_serialize(p, doc);
+  assert_int_equal(strlen(text), (size_t)(end - start));
+  assert_memory_equal(text, start, strlen(text));
+}
+
 int main(void)
 {
   apr_initialize();
@@ -345,6 +369,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_malformed_text, setup, teardown),
     cmocka_unit_test_setup_teardown(test_unknown_members_ignored_and_seraph_kept, setup, teardown),
     cmocka_unit_test_setup_teardown(test_builder_refusals, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_documented_example_parses, setup, teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   apr_terminate();
