@@ -132,10 +132,9 @@ struct edit_ctx {
   int edit_failed;          /* the edit itself refused (unknown id...), not validation */
   const char *fail_token;
   /* inputs prepared before taking the lock */
-  const char *pem;
-  ta_alg_t alg;
-  apr_time_t not_before, not_after;
-  const char *fingerprint;
+  const apr_array_header_t *keys;   /* ta_regcmd_key_t, for add */
+  ta_regcmd_key_t key;              /* add-key */
+  const char *fingerprint;          /* remove-key */
   int enabled;
 };
 
@@ -250,9 +249,9 @@ static int parse_date(ta_cli_t *c, const char *opt, const char *s, apr_time_t *o
   return TA_EXIT_OK;
 }
 
-/* Loads a public key file (PEM/DER/JWK) and returns its canonical PEM. */
+/* Loads a public key file (PEM/DER/JWK) into a key to register. */
 int ta_regcmd_public_key(ta_cli_t *c, const char *data, size_t len, const char *alg_name,
-                         const char *what, const char **pem, ta_alg_t *alg, const char **fp)
+                         const char *what, ta_regcmd_key_t *out)
 {
   ta_alg_t want = TA_ALG_NONE;
   if (alg_name && (want = (ta_alg_t)ta_cli_alg(alg_name)) == TA_ALG_NONE)
@@ -267,11 +266,13 @@ int ta_regcmd_public_key(ta_cli_t *c, const char *data, size_t len, const char *
                                              "otherwise give an ed25519/ecdsa key or RSA >= 2048 bits"
                                            : ta_error_fix(TA_E_KEY_INVALID),
                        "%s: %s", what, err ? err : "not a usable public key");
-  *pem = ta_key_public_pem(c->pool, key);
-  *alg = want;  /* registered explicitly only when asked; inferred keys stay inferable */
+  memset(out, 0, sizeof *out);
+  out->pem = ta_key_public_pem(c->pool, key);
+  /* RSA keys always carry their algorithm; the others are inferred unless asked */
+  out->alg = want;
   if (want == TA_ALG_NONE && (ta_key_alg(key) == TA_ALG_RSA_PSS_SHA512 || ta_key_alg(key) == TA_ALG_RSA_V1_5_SHA256))
-    *alg = ta_key_alg(key);
-  *fp = ta_key_fingerprint(c->pool, key);
+    out->alg = ta_key_alg(key);
+  out->fingerprint = ta_key_fingerprint(c->pool, key);
   return TA_EXIT_OK;
 }
 
@@ -341,8 +342,10 @@ static ta_status_t step_add(edit_ctx_t *e, ta_regdoc_t *doc, const char **err)
     return TA_E_CONFIG;
   }
   ta_status_t st = ta_regdoc_add_app(doc, e->id, ta_cli_opt(e->c, "name"), err);
-  if (st == TA_OK)
-    st = ta_regdoc_add_key(doc, e->id, e->pem, e->alg, e->not_before, e->not_after, err);
+  for (int i = 0; st == TA_OK && i < e->keys->nelts; i++) {
+    const ta_regcmd_key_t *k = &APR_ARRAY_IDX(e->keys, i, ta_regcmd_key_t);
+    st = ta_regdoc_add_key(doc, e->id, k->pem, k->alg, k->not_before, k->not_after, err);
+  }
   if (st == TA_OK)
     st = set_scalars(e, doc, err);
   if (st == TA_OK && ta_cli_flag(e->c, "disabled"))
@@ -395,8 +398,7 @@ static void report_app(ta_cli_t *c, const ta_registry_t *reg, const char *id, co
                  json_string_value(json_array_get(json_object_get(c->result, "warnings"), i)));
 }
 
-int ta_regcmd_add_app(ta_cli_t *c, const char *id, const char *key_data, size_t key_len,
-                      const char *what, const char *alg_name)
+int ta_regcmd_add_app(ta_cli_t *c, const char *id, const apr_array_header_t *keys)
 {
   int rc = check_edit_options(c);
   if (rc != TA_EXIT_OK)
@@ -406,8 +408,7 @@ int ta_regcmd_add_app(ta_cli_t *c, const char *id, const char *key_data, size_t 
   e.c = c;
   e.id = id;
   e.step = step_add;
-  if ((rc = ta_regcmd_public_key(c, key_data, key_len, alg_name, what, &e.pem, &e.alg, &e.fingerprint)))
-    return rc;
+  e.keys = keys;
   ta_registry_t *reg = NULL;
   if ((rc = commit_edit(&e, TA_REGISTRY_CREATE, &reg)) != TA_EXIT_OK)
     return rc;
@@ -431,9 +432,16 @@ static int run_add(ta_cli_t *c)
   char *data;
   size_t len;
   const char *err;
+  int rc = check_edit_options(c);
+  if (rc != TA_EXIT_OK)
+    return rc;
   if (ta_cli_read_file(c, keyfile, 1024 * 1024, &data, &len, &err) != 0)
     return ta_cli_fail(c, TA_EXIT_FAILED, "key-unreadable", NULL, "%s", err);
-  return ta_regcmd_add_app(c, id, data, len, keyfile, ta_cli_opt(c, "alg"));
+  apr_array_header_t *keys = apr_array_make(c->pool, 1, sizeof(ta_regcmd_key_t));
+  if ((rc = ta_regcmd_public_key(c, data, len, ta_cli_opt(c, "alg"), keyfile,
+                                 &APR_ARRAY_PUSH(keys, ta_regcmd_key_t))))
+    return rc;
+  return ta_regcmd_add_app(c, id, keys);
 }
 
 /* ------------------------------------------------------------ list / show / validate */
@@ -535,7 +543,7 @@ static ta_status_t step_add_key(edit_ctx_t *e, ta_regdoc_t *doc, const char **er
     return TA_E_CONFIG;
   }
   e->fail_token = "key-exists";  /* the one refusal left once the app exists */
-  return ta_regdoc_add_key(doc, e->id, e->pem, e->alg, e->not_before, e->not_after, err);
+  return ta_regdoc_add_key(doc, e->id, e->key.pem, e->key.alg, e->key.not_before, e->key.not_after, err);
 }
 
 static ta_status_t step_remove_key(edit_ctx_t *e, ta_regdoc_t *doc, const char **err)
@@ -592,26 +600,28 @@ static int run_add_key(ta_cli_t *c)
   e.step = step_add_key;
   int rc;
   const char *v;
-  if ((v = ta_cli_opt(c, "not-before")) && (rc = parse_date(c, "not-before", v, &e.not_before)))
+  apr_time_t nb = 0, na = 0;
+  if ((v = ta_cli_opt(c, "not-before")) && (rc = parse_date(c, "not-before", v, &nb)))
     return rc;
-  if ((v = ta_cli_opt(c, "not-after")) && (rc = parse_date(c, "not-after", v, &e.not_after)))
+  if ((v = ta_cli_opt(c, "not-after")) && (rc = parse_date(c, "not-after", v, &na)))
     return rc;
-  if (e.not_before && e.not_after && e.not_after <= e.not_before)
+  if (nb && na && na <= nb)
     return ta_cli_fail(c, TA_EXIT_USAGE, "usage", NULL, "--not-after must lie after --not-before");
   char *data;
   size_t len;
   const char *err;
   if (ta_cli_read_file(c, ta_cli_arg(c, 1), 1024 * 1024, &data, &len, &err) != 0)
     return ta_cli_fail(c, TA_EXIT_FAILED, "key-unreadable", NULL, "%s", err);
-  if ((rc = ta_regcmd_public_key(c, data, len, ta_cli_opt(c, "alg"), ta_cli_arg(c, 1), &e.pem, &e.alg,
-                                 &e.fingerprint)))
+  if ((rc = ta_regcmd_public_key(c, data, len, ta_cli_opt(c, "alg"), ta_cli_arg(c, 1), &e.key)))
     return rc;
+  e.key.not_before = nb;
+  e.key.not_after = na;
   ta_registry_t *reg = NULL;
   if ((rc = commit_edit(&e, 0, &reg)) != TA_EXIT_OK)
     return rc;
-  json_object_set_new(c->result, "fingerprint", json_string(e.fingerprint));
+  json_object_set_new(c->result, "fingerprint", json_string(e.key.fingerprint));
   report_app(c, reg, e.id, "added key to");
-  ta_out_textf(c, "fingerprint: %s\n", e.fingerprint);
+  ta_out_textf(c, "fingerprint: %s\n", e.key.fingerprint);
   return TA_EXIT_OK;
 }
 

@@ -29,7 +29,7 @@ static const ta_opt_spec_t global_opts[] = {
 static const ta_cmd_t *const commands[] = {
   &ta_cmd_add, &ta_cmd_list, &ta_cmd_show, &ta_cmd_set, &ta_cmd_remove,
   &ta_cmd_enable, &ta_cmd_disable, &ta_cmd_add_key, &ta_cmd_remove_key,
-  &ta_cmd_validate, &ta_cmd_keygen, &ta_cmd_sign, &ta_cmd_request, &ta_cmd_tls_fetch,
+  &ta_cmd_validate, &ta_cmd_keygen, &ta_cmd_cert, &ta_cmd_sign, &ta_cmd_request, &ta_cmd_tls_fetch,
   NULL
 };
 
