@@ -13,8 +13,10 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 #include <jansson.h>
+#include <apr_thread_proc.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "ta_b64.h"
 #include "ta_keys.h"
@@ -651,6 +653,79 @@ static void test_pool_cleanup(void **state)
   }
 }
 
+/* rsa-pss-sha512 means salt 64 exactly: a PSS signature with another
+ * salt length (made here with OpenSSL directly) is refused. */
+static void test_pss_salt_length_exact(void **state)
+{
+  apr_pool_t *p = *state;
+  ta_key_t *priv = load_priv(p, "test-key-rsa-pss.priv.pem", TA_ALG_NONE);
+  ta_key_t *pub = load_pub(p, "test-key-rsa-pss.pub.pem", TA_ALG_RSA_PSS_SHA512);
+  static const unsigned char msg[] = "salt";
+  const int salts[] = { 64, 32, 0, 63, 65 };
+  for (size_t i = 0; i < sizeof(salts) / sizeof(salts[0]); i++) {
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char sig[256];
+    size_t len = sizeof(sig);
+    assert_int_equal(EVP_DigestSignInit_ex(mctx, &pctx, "SHA512", NULL, NULL, ta_key_evp_pkey(priv), NULL), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, "SHA512", NULL), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salts[i]), 1);
+    assert_int_equal(EVP_DigestSign(mctx, sig, &len, msg, sizeof(msg) - 1), 1);
+    EVP_MD_CTX_free(mctx);
+    assert_int_equal(len, 256);
+    assert_int_equal(ta_key_verify(pub, msg, sizeof(msg) - 1, sig, len),
+                     salts[i] == 64 ? TA_OK : TA_E_BAD_SIGNATURE);
+  }
+}
+
+typedef struct {
+  const ta_key_t *pub;
+  const unsigned char *sig;
+  size_t sig_len;
+  int failures;
+} verify_job_t;
+
+static void *APR_THREAD_FUNC verify_worker(apr_thread_t *t, void *data)
+{
+  verify_job_t *job = data;
+  static const unsigned char msg[] = "shared key, many threads";
+  for (int i = 0; i < 100; i++) {
+    if (ta_key_verify(job->pub, msg, sizeof(msg) - 1, job->sig, job->sig_len) != TA_OK)
+      job->failures++;
+    if (ta_key_verify(job->pub, msg, sizeof(msg) - 2, job->sig, job->sig_len) != TA_E_BAD_SIGNATURE)
+      job->failures++;
+  }
+  apr_thread_exit(t, APR_SUCCESS);
+  return NULL;
+}
+
+/* One loaded key verifies from several threads at once. */
+static void test_concurrent_verify(void **state)
+{
+  apr_pool_t *p = *state;
+  static const unsigned char msg[] = "shared key, many threads";
+  const char *files[] = { "test-key-ecc-p256", "test-key-ed25519", "test-key-rsa-pss" };
+  for (size_t f = 0; f < 3; f++) {
+    ta_key_t *priv = load_priv(p, apr_pstrcat(p, files[f], ".priv.pem", NULL), TA_ALG_NONE);
+    ta_key_t *pub = load_pub(p, apr_pstrcat(p, files[f], ".pub.pem", NULL), ta_key_alg(priv));
+    unsigned char *sig;
+    size_t len;
+    assert_int_equal(ta_key_sign(p, priv, msg, sizeof(msg) - 1, &sig, &len), TA_OK);
+    apr_thread_t *threads[4];
+    verify_job_t jobs[4];
+    for (int i = 0; i < 4; i++) {
+      jobs[i] = (verify_job_t){ pub, sig, len, 0 };
+      assert_int_equal(apr_thread_create(&threads[i], NULL, verify_worker, &jobs[i], p), APR_SUCCESS);
+    }
+    for (int i = 0; i < 4; i++) {
+      apr_status_t rv;
+      apr_thread_join(&rv, threads[i]);
+      assert_int_equal(jobs[i].failures, 0);
+    }
+  }
+}
+
 int main(void)
 {
   apr_initialize();
@@ -667,6 +742,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_private_pem_forms, setup, teardown),
     cmocka_unit_test_setup_teardown(test_garbage_and_bounds, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pool_cleanup, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_pss_salt_length_exact, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_concurrent_verify, setup, teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   apr_terminate();
