@@ -18,6 +18,7 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "ta_b64.h"
 #include "ta_httpsig.h"
@@ -687,6 +688,133 @@ static void test_signer_errors(void **state)
   assert_int_equal(ta_httpsig_parse(pool, m, NULL, &sig), TA_E_SIG_AMBIGUOUS);
 }
 
+/* ---- docs/PROTOCOL.md stays true ------------------------------------------ */
+
+#define PROTOCOL_DOC TA_SRCDIR "/docs/PROTOCOL.md"
+
+/* Text between "<!-- name:begin -->\n" and "<!-- name:end -->", inside its
+ * fenced code block when it has one. */
+static char *doc_block(const char *doc, const char *name, int fenced)
+{
+  const char *begin = strstr(doc, apr_psprintf(pool, "<!-- %s:begin -->\n", name));
+  const char *end = strstr(doc, apr_psprintf(pool, "<!-- %s:end -->", name));
+  if (!begin || !end || end < begin)
+    fail_msg("PROTOCOL.md: no %s block", name);
+  begin = strchr(begin, '\n') + 1;
+  if (fenced) {
+    begin = strchr(begin, '\n') + 1;          /* past ```lang */
+    const char *close = end;
+    while (close > begin && close[-1] == '\n')
+      close--;
+    if (close - begin < 3 || strncmp(close - 3, "```", 3) != 0)
+      fail_msg("PROTOCOL.md: %s block is not fenced", name);
+    end = close - 3;
+  }
+  while (end > begin && end[-1] == '\n')
+    end--;
+  return apr_pstrmemdup(pool, begin, (apr_size_t)(end - begin));
+}
+
+typedef struct {
+  int code;
+  const char *token;
+  int status;
+  const char *summary;
+} error_row_t;
+
+static int cmp_rows(const void *a, const void *b)
+{
+  return ((const error_row_t *)a)->code - ((const error_row_t *)b)->code;
+}
+
+static void test_protocol_doc_error_table(void **state)
+{
+  (void)state;
+  error_row_t rows[] = {
+#define TA_X_ROW(e, n, tok, st, sum, fix) {n, tok, st, sum},
+    TA_ERROR_TABLE(TA_X_ROW)
+#undef TA_X_ROW
+  };
+  size_t n = sizeof(rows) / sizeof(rows[0]);
+  qsort(rows, n, sizeof(rows[0]), cmp_rows);
+  char *want = apr_pstrdup(pool, "| Code | Token | HTTP | Meaning |\n|---:|---|---:|---|");
+  for (size_t i = 0; i < n; i++)
+    want = apr_psprintf(pool, "%s\n| %d | `%s` | %d | %s |", want, rows[i].code, rows[i].token,
+                        rows[i].status, rows[i].summary);
+  char *doc = slurp(PROTOCOL_DOC, NULL);
+  assert_non_null(doc);
+  char *have = doc_block(doc, "error-table", 0);
+  if (strcmp(have, want) != 0)
+    fail_msg("docs/PROTOCOL.md error table differs from lib/ta_error.h; replace the block with:\n%s", want);
+}
+
+static void test_protocol_doc_example(void **state)
+{
+  (void)state;
+  char *doc = slurp(PROTOCOL_DOC, NULL);
+  assert_non_null(doc);
+  const char *lf = doc_block(doc, "example-request", 1);
+  const char *want_base = doc_block(doc, "example-base", 1);
+  /* the wire form has CRLF line ends in the head */
+  const char *sep = strstr(lf, "\n\n");
+  assert_non_null(sep);
+  char *head = apr_pstrmemdup(pool, lf, (apr_size_t)(sep - lf));
+  const char *wire = "";
+  for (char *line = head, *next; line; line = next) {
+    next = strchr(line, '\n');
+    if (next)
+      *next++ = '\0';
+    wire = apr_pstrcat(pool, wire, line, "\r\n", NULL);
+  }
+  wire = apr_pstrcat(pool, wire, "\r\n", sep + 2, NULL);
+
+  ta_msg_t *m = NULL;
+  const char *body;
+  size_t body_len;
+  assert_int_equal(ta_msg_parse_text(pool, wire, strlen(wire), "https", &m, &body, &body_len), TA_OK);
+  /* Content-Length and Content-Digest describe the body shown */
+  assert_int_equal(atoi(ta_msg_field(pool, m, "Content-Length")), (int)body_len);
+  unsigned char md[32];
+  unsigned int md_len = 0;
+  assert_int_equal(EVP_Digest(body, body_len, md, &md_len, EVP_sha256(), NULL), 1);
+  assert_string_equal(ta_msg_field(pool, m, "Content-Digest"),
+                      apr_psprintf(pool, "sha-256=:%s:", ta_b64_encode(pool, TA_B64_STD, md, md_len)));
+
+  ta_httpsig_t *sig = NULL;
+  assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_OK);
+  assert_string_equal(sig->base, want_base);
+  assert_int_equal(ta_httpsig_verify(sig, load_key("test-key-ed25519", "ed25519", 0)), TA_OK);
+  /* the profile's requirements hold for it */
+  assert_true(ta_httpsig_covers(sig, "@method"));
+  assert_true(ta_httpsig_covers(sig, "@target-uri"));
+  assert_true(ta_httpsig_covers_field(sig, "trustedapp-user"));
+  assert_true(ta_httpsig_covers_field(sig, "content-digest"));
+  assert_string_equal(sig->keyid, "confluence");
+  assert_non_null(sig->nonce);
+
+  /* our signer produces exactly these fields (Ed25519 is deterministic) */
+  ta_msg_t *unsigned_msg = without_signatures(m);
+  ta_httpsig_sign_params_t sp;
+  memset(&sp, 0, sizeof(sp));
+  sp.label = "ta";
+  const char **ids = apr_pcalloc(pool, sig->n_components * sizeof(char *));
+  for (size_t i = 0; i < sig->n_components; i++)
+    ids[i] = sig->components[i].id;
+  sp.components = ids;
+  sp.n_components = sig->n_components;
+  sp.created = sig->created;
+  sp.expires = sig->has_expires ? sig->expires : -1;
+  sp.keyid = sig->keyid;
+  sp.alg = sig->alg;
+  sp.nonce = sig->nonce;
+  sp.tag = sig->tag;
+  const char *input, *signature;
+  assert_int_equal(ta_httpsig_sign(pool, unsigned_msg, &sp, load_key("test-key-ed25519", "ed25519", 1), 0,
+                                   &input, &signature, NULL, NULL), TA_OK);
+  assert_string_equal(input, ta_msg_field(pool, m, "Signature-Input"));
+  assert_string_equal(signature, ta_msg_field(pool, m, "Signature"));
+}
+
 int main(void)
 {
   apr_initialize();
@@ -701,6 +829,8 @@ int main(void)
     cmocka_unit_test(test_parameters),
     cmocka_unit_test(test_components_and_limits),
     cmocka_unit_test(test_signer_errors),
+    cmocka_unit_test(test_protocol_doc_error_table),
+    cmocka_unit_test(test_protocol_doc_example),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   apr_pool_destroy(pool);
