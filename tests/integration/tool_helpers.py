@@ -193,7 +193,7 @@ class HTTPSServer:
 
     def __init__(self, cert=None, key=None, routes=None, client_ca=None, chain_extra=None):
         self.httpd = _Server(("127.0.0.1", 0), _Handler)
-        self.httpd.routes = routes or {"*": (200, {"Content-Type": "text/plain"}, "ok")}
+        self.httpd.routes = routes if routes is not None else {"*": (200, {"Content-Type": "text/plain"}, "ok")}
         self.httpd.requests = []
         self.httpd.date_offset = 0
         if cert:
