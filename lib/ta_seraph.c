@@ -491,3 +491,25 @@ const char *ta_seraph_error_header(apr_pool_t *p, ta_status_t st,
   *(char *)apr_array_push(buf) = '\0';
   return buf->elts;
 }
+
+const char *ta_seraph_error_header_msg(apr_pool_t *p, ta_status_t st, const char *app_id,
+                                       const ta_msg_t *m, const char *base_url,
+                                       const char *remote_ip, const char *path)
+{
+  ta_seraph_claim_t c;
+  memset(&c, 0, sizeof(c));
+  c.app_id = app_id ? escape_for_log(p, app_id) : NULL;
+  if (m && m->fields) {
+    ta_seraph_request_t req;
+    const char *detail;
+    (void)ta_seraph_parse(p, m, &req, &detail);
+    c.version = req.version;
+    if (req.version_str)
+      c.version_str = escape_for_log(p, req.version_str);
+    if (!c.app_id && req.app_id)
+      c.app_id = escape_for_log(p, req.app_id);
+    if (st == TA_E_SERAPH_URL)
+      c.url = ta_seraph_expected_url(p, m, base_url);
+  }
+  return ta_seraph_error_header(p, st, &c, remote_ip, path);
+}

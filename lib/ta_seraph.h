@@ -90,4 +90,12 @@ const char *ta_seraph_error_header(apr_pool_t *p, ta_status_t st,
                                    const ta_seraph_claim_t *claim,
                                    const char *remote_ip, const char *path);
 
+/* The same when the caller kept no claim (the module answering from a
+ * verdict): app_id as claimed or identified (may be NULL), and the request
+ * with the location's base URL so BAD_SIGNATURE names the URL the server
+ * expected and BAD_PROTOCOL_VERSION the version received. */
+const char *ta_seraph_error_header_msg(apr_pool_t *p, ta_status_t st, const char *app_id,
+                                       const ta_msg_t *m, const char *base_url,
+                                       const char *remote_ip, const char *path);
+
 #endif

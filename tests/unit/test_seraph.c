@@ -772,6 +772,21 @@ static void test_legacy_error_header(void **state)
   c.app_id = "a";
   assert_string_equal(ta_seraph_error_header(p, TA_E_REPLAY, &c, NULL, NULL),
                       "SYSTEM;\tException: {0} occurred serving request for application: {1};\t[\"replay\",\"a\"]");
+  /* from a request instead of a claim (what the module has at hand) */
+  ta_msg_t *m = vec_msg(p);
+  m->authority = "backend:8080";
+  assert_string_equal(ta_seraph_error_header_msg(p, TA_E_SERAPH_URL, NULL, m, NULL, NULL, NULL),
+                      "BAD_SIGNATURE;\tBad signature for URL: {0};\t"
+                      "[\"http://backend:8080/rest/api/2/issue/ABC-1?expand=names&x=%20y\"]");
+  assert_string_equal(ta_seraph_error_header_msg(p, TA_E_SERAPH_URL, NULL, m, "https://ext", NULL, NULL),
+                      "BAD_SIGNATURE;\tBad signature for URL: {0};\t"
+                      "[\"https://ext/rest/api/2/issue/ABC-1?expand=names&x=%20y\"]");
+  assert_string_equal(ta_seraph_error_header_msg(p, TA_E_SERAPH_MAGIC, NULL, m, NULL, NULL, NULL),
+                      "BAD_MAGIC;\tUnable to decrypt certificate {0} for application {1};\t"
+                      "[\"public key\",\"myAppId\"]");
+  set_field(m, TA_SERAPH_H_VERSION, "1");
+  assert_string_equal(ta_seraph_error_header_msg(p, TA_E_SERAPH_PROTOCOL, NULL, m, NULL, NULL, NULL),
+                      "BAD_PROTOCOL_VERSION;\tUnsupported protocol version: {0}. required {1};\t[\"1\",\"2\"]");
   /* JSON escaping keeps the value on one header line */
   c.user = "a\"b\\c</d\ne\tf\x7fg\xe2\x80\xa8h\xc2\x85i\xffj\xc3\xa9";
   assert_string_equal(ta_seraph_error_header(p, TA_E_USER_INVALID, &c, NULL, NULL),
