@@ -104,6 +104,33 @@ ta_status_t ta_verify_clock(apr_pool_t *p, int64_t created, int has_expires, int
   return TA_OK;
 }
 
+static int conn_has_cert(const ta_conn_t *conn)
+{
+  return conn->client_cert_sha256 != NULL || conn->client_cert_subject != NULL;
+}
+
+/* The connection's verified certificate is the one bound to app: by
+ * fingerprint, or by subject (and issuer when registered). */
+static int cert_matches_app(const ta_app_t *app, const ta_conn_t *conn)
+{
+  if (app->client_cert_sha256)
+    return conn->client_cert_sha256
+           && apr_cstr_casecmp(app->client_cert_sha256, conn->client_cert_sha256) == 0;
+  if (app->client_cert_subject)
+    return conn->client_cert_subject && strcmp(app->client_cert_subject, conn->client_cert_subject) == 0
+           && (app->client_cert_issuer == NULL
+               || (conn->client_cert_issuer && strcmp(app->client_cert_issuer, conn->client_cert_issuer) == 0));
+  return 0;
+}
+
+static const char *cert_description(apr_pool_t *p, const ta_conn_t *conn)
+{
+  if (conn->client_cert_sha256)
+    return apr_pstrcat(p, "sha256 ", log_text(p, conn->client_cert_sha256, 64), NULL);
+  return apr_pstrcat(p, "subject '", log_text(p, conn->client_cert_subject, 256), "' issuer '",
+                     log_text(p, conn->client_cert_issuer, 256), "'", NULL);
+}
+
 static int path_allowed(const ta_path_set_t *set, const char *raw, const char *norm, int raw_mode)
 {
   return raw_mode ? ta_path_set_match_raw(set, raw) : ta_path_set_match(set, norm);
@@ -175,18 +202,16 @@ ta_status_t ta_verify_policy(apr_pool_t *p, const ta_policy_t *pol, const ta_msg
   if (pol->require_tls && !conn->is_tls)
     return ta_verify_fail(out, TA_E_TLS_REQUIRED, "this location requires TLS");
   if (check_client_cert && pol->require_client_cert) {
-    if (conn->client_cert_sha256 == NULL)
+    if (!conn_has_cert(conn))
       return ta_verify_fail(out, TA_E_CLIENT_CERT_MISSING,
                             apr_psprintf(p, "application '%s' must present its client certificate", app_id));
-    if (app->client_cert_sha256 == NULL)
+    if (app->client_cert_sha256 == NULL && app->client_cert_subject == NULL)
       return ta_verify_fail(out, TA_E_CLIENT_CERT_MISMATCH,
-                            apr_psprintf(p, "application '%s' has no registered client certificate "
-                                         "fingerprint", app_id));
-    if (apr_cstr_casecmp(app->client_cert_sha256, conn->client_cert_sha256) != 0)
+                            apr_psprintf(p, "application '%s' has no registered client certificate", app_id));
+    if (!cert_matches_app(app, conn))
       return ta_verify_fail(out, TA_E_CLIENT_CERT_MISMATCH,
                             apr_psprintf(p, "client certificate %s is not the one registered for "
-                                         "application '%s'",
-                                         log_text(p, conn->client_cert_sha256, 64), app_id));
+                                         "application '%s'", cert_description(p, conn), app_id));
   }
   out->user = user;
   return TA_OK;
@@ -198,11 +223,20 @@ static ta_status_t verify_mtls(apr_pool_t *p, const ta_registry_t *reg, const ta
                                const ta_msg_t *msg, const ta_conn_t *conn, ta_verdict_t *out)
 {
   out->protocol = "mtls";
-  const ta_app_t *app = ta_registry_find_by_cert(reg, conn->client_cert_sha256);
+  const ta_app_t *app = NULL;
+  if (conn->client_cert_sha256)
+    app = ta_registry_find_by_cert(reg, conn->client_cert_sha256);
+  /* Subject bindings have no index in the registry; they are rare, and
+   * this runs only for certificate-only requests. */
+  for (size_t i = 0, n = ta_registry_count(reg); app == NULL && conn->client_cert_subject && i < n; i++) {
+    const ta_app_t *candidate = ta_registry_app(reg, i);
+    if (candidate->client_cert_sha256 == NULL && cert_matches_app(candidate, conn))
+      app = candidate;
+  }
   if (app == NULL)
     return ta_verify_fail(out, TA_E_CLIENT_CERT_UNKNOWN,
                           apr_psprintf(p, "no application is registered for client certificate %s",
-                                       log_text(p, conn->client_cert_sha256, 64)));
+                                       cert_description(p, conn)));
   out->app = app;
   out->claimed_app_id = ta_verify_log_id(p, app->id);
   if (!app->enabled)
@@ -258,7 +292,7 @@ ta_status_t ta_verify_request(apr_pool_t *p, const ta_registry_t *reg,
     st = ta_verify_native(p, reg, pol, msg, conn, now, out);
   else if (has_seraph && (protocols & TA_PROTO_SERAPH))
     st = ta_verify_seraph(p, reg, pol, msg, conn, now, out);
-  else if ((protocols & TA_PROTO_MTLS) && conn->client_cert_sha256)
+  else if ((protocols & TA_PROTO_MTLS) && conn_has_cert(conn))
     st = verify_mtls(p, reg, pol, msg, conn, out);
   else if (has_native)
     return ta_verify_fail(out, TA_E_NO_CREDENTIALS,

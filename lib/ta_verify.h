@@ -5,11 +5,20 @@
  * configured for the location, the registry, and the time. ta_verify_request
  * then finds the credentials (native RFC 9421 signature, legacy Seraph
  * headers, or a client certificate), identifies the application, verifies
- * the cryptography, and applies every policy rule in a fixed order:
+ * the cryptography, and applies every policy rule in a fixed order, cheap
+ * unauthenticated checks first and 403 policy answers only after
+ * authentication:
  *
- *   credentials -> app (known, enabled) -> keys valid now -> signature ->
- *   coverage -> clock (past/future/expires) -> client address -> path ->
- *   user -> TLS/client-certificate binding
+ *   credentials -> parameters -> app (known, enabled) -> coverage ->
+ *   clock (future/past/expires) -> keys valid now -> signature ->
+ *   app may use this protocol -> client address -> path -> user ->
+ *   TLS/client-certificate binding -> Content-Digest handed over
+ *
+ * Credentials: a signature (Signature-Input/Signature) when the location
+ * accepts TA_PROTO_NATIVE, else Seraph headers when it accepts
+ * TA_PROTO_SERAPH, else a verified client certificate when it accepts
+ * TA_PROTO_MTLS; anything else is TA_E_NO_CREDENTIALS. Sent credentials
+ * never fall back to another protocol when they fail.
  *
  * It never touches the replay cache: on success the verdict carries the
  * replay key and its lifetime, and the caller records it atomically (only the
@@ -62,6 +71,10 @@ typedef struct {
   int is_tls;
   const char *client_cert_sha256;/* verified client certificate, hex SHA-256 of DER; NULL if none */
   int has_body;                  /* Content-Length > 0 or Transfer-Encoding present */
+  /* Verified client certificate's RFC 2253 subject and issuer DNs (mod_ssl
+   * SSL_CLIENT_S_DN / SSL_CLIENT_I_DN), for apps bound by subject; NULL if none. */
+  const char *client_cert_subject;
+  const char *client_cert_issuer;
 } ta_conn_t;
 
 typedef struct {
@@ -79,6 +92,9 @@ typedef struct {
   long clock_offset_sec;         /* created - now, for diagnosis */
 } ta_verdict_t;
 
+/* Defaults: native protocol only, future skew 30 s (Seraph 900 s), no
+ * past cap, replay protection on, user required, TrustedApp-User header,
+ * label "ta", no location paths, no TLS requirements. */
 void ta_policy_init(ta_policy_t *pol);
 
 ta_status_t ta_verify_request(apr_pool_t *p, const ta_registry_t *reg,
@@ -86,7 +102,9 @@ ta_status_t ta_verify_request(apr_pool_t *p, const ta_registry_t *reg,
                               const ta_conn_t *conn, apr_time_t now,
                               ta_verdict_t *out);
 
-/* The Accept-Signature hint for a 401 under this policy. */
+/* The Accept-Signature hint for a 401 under this policy, e.g.
+ *   ta=("@method" "@target-uri" "trustedapp-user");created;keyid;nonce
+ * NULL when the policy does not accept the native protocol. */
 const char *ta_verify_accept_signature(apr_pool_t *p, const ta_policy_t *pol);
 
 #endif

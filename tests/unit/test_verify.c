@@ -31,7 +31,7 @@
 static apr_pool_t *pool;     /* per run: keys, registry */
 static apr_pool_t *tpool;    /* per test */
 
-enum { K_APP1, K_ROT_OLD, K_ROT_NEW, K_STALE, K_OFF, K_MTLS, K_NOIPS, K_STRANGER, K_P256, K_SERAPH, N_KEYS };
+enum { K_APP1, K_ROT_OLD, K_ROT_NEW, K_STALE, K_OFF, K_MTLS, K_NOIPS, K_STRANGER, K_SUBJ, K_P256, K_SERAPH, N_KEYS };
 static ta_key_t *keys[N_KEYS];
 static const ta_registry_t *registry;
 
@@ -70,6 +70,9 @@ static int group_setup(void **state)
     "<ip>0.0.0.0/0</ip>\n<path>/</path>\n</application>\n",
     "<application id=\"certapp\" protocols=\"mtls\">\n<key>", pem(K_MTLS), "</key>\n",
     "<ip>10.0.0.0/8</ip>\n<path>/</path>\n<client-cert sha256=\"" CERT_MTLS "\"/>\n</application>\n",
+    "<application id=\"subjapp\" protocols=\"mtls rfc9421\">\n<key>", pem(K_SUBJ), "</key>\n",
+    "<ip>10.0.0.0/8</ip>\n<path>/rest</path>\n",
+    "<client-cert subject=\"CN=build,O=Example\" issuer=\"CN=Example CA,O=Example\"/>\n</application>\n",
     "<application id=\"noips\">\n<key>", pem(K_NOIPS), "</key>\n<path>/</path>\n</application>\n",
     "<application id=\"legacy\" protocols=\"seraph\">\n<key alg=\"rsa-v1_5-sha256\">", pem(K_SERAPH),
     "</key>\n<timeout>60000</timeout>\n</application>\n",
@@ -136,6 +139,7 @@ typedef struct {
   const char *hops;          /* comma separated: every-hop mode */
   int plain_http;
   const char *cert;
+  const char *cert_subject, *cert_issuer;
   /* policy */
   unsigned protocols;        /* 0: native */
   int replay_off, user_optional, require_tls, require_client_cert, past_limit;
@@ -225,6 +229,8 @@ static ta_status_t run_case(const vcase_t *c, ta_verdict_t *v)
     conn.hops = split(c->hops, &conn.n_hops);
   conn.is_tls = !c->plain_http;
   conn.client_cert_sha256 = c->cert;
+  conn.client_cert_subject = c->cert_subject;
+  conn.client_cert_issuer = c->cert_issuer;
   conn.has_body = c->body;
 
   ta_policy_t pol;
@@ -370,6 +376,15 @@ static const vcase_t cases[] = {
    .protocols = TA_PROTO_MTLS, .cert = CERT_MTLS, .ip = "192.0.2.1"},
   {.name = "mTLS user rules apply", .want = TA_E_USER_DENIED, .unsigned_request = 1,
    .protocols = TA_PROTO_MTLS, .cert = CERT_MTLS, .user = "admin"},
+  {.name = "mTLS by subject and issuer", .want = TA_OK, .unsigned_request = 1, .protocols = TA_PROTO_MTLS,
+   .cert_subject = "CN=build,O=Example", .cert_issuer = "CN=Example CA,O=Example", .want_app = "subjapp"},
+  {.name = "mTLS subject from another issuer", .want = TA_E_CLIENT_CERT_UNKNOWN, .unsigned_request = 1,
+   .protocols = TA_PROTO_MTLS, .cert_subject = "CN=build,O=Example", .cert_issuer = "CN=Evil CA"},
+  {.name = "subject binding required with signature", .want = TA_OK, .keyid = "subjapp", .key = K_SUBJ,
+   .require_client_cert = 1, .cert_subject = "CN=build,O=Example", .cert_issuer = "CN=Example CA,O=Example"},
+  {.name = "subject binding, other subject", .want = TA_E_CLIENT_CERT_MISMATCH, .keyid = "subjapp",
+   .key = K_SUBJ, .require_client_cert = 1, .cert_subject = "CN=other,O=Example",
+   .cert_issuer = "CN=Example CA,O=Example", .want_detail = "CN=other"},
   {.name = "certificate without mTLS at the location", .want = TA_E_NO_CREDENTIALS, .unsigned_request = 1,
    .cert = CERT_MTLS},
   {.name = "signature wins over certificate", .want = TA_OK, .protocols = TA_PROTO_NATIVE | TA_PROTO_MTLS,
