@@ -308,6 +308,15 @@ LuaMapHandler ^/echo(/.*)?$ "{self.root}/echo.lua" handle
         except FileNotFoundError:
             return ""
 
+    def wait_access(self, lines, timeout=5):
+        """Wait until the access log has at least this many lines (written after the response)."""
+        deadline = time.time() + timeout
+        while True:
+            log = self.access_log().splitlines()
+            if len(log) >= lines or time.time() > deadline:
+                return log
+            time.sleep(0.02)
+
     def expect_log(self, pattern):
         """Declare an error-log line (regex) that is expected and must not fail the test."""
         self.expected.append(re.compile(pattern))
@@ -333,9 +342,11 @@ LuaMapHandler ^/echo(/.*)?$ "{self.root}/echo.lua" handle
     def url(self, path="/"):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
-    def request(self, method, path, headers=(), body=None, timeout=10):
-        """Sends one request with the target exactly as given (no re-encoding)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def request(self, method, path, headers=(), body=None, timeout=10, source=None):
+        """Sends one request with the target exactly as given (no re-encoding).
+        source: local address to connect from (any 127.x.y.z works on Linux)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                          source_address=(source, 0) if source else None)
         try:
             conn.putrequest(method, path, skip_host=any(n.lower() == "host" for n, _ in headers),
                             skip_accept_encoding=True)
@@ -365,11 +376,11 @@ LuaMapHandler ^/echo(/.*)?$ "{self.root}/echo.lua" handle
         m = re.match(rb"HTTP/1\.[01] (\d{3})", resp)
         return (int(m.group(1)) if m else None), resp
 
-    def signed(self, method, path, app, user="alice", body=None, headers=(), **kw):
-        """Signs with tasig (app: an App from make_app) and sends."""
+    def signed(self, method, path, app, user="alice", body=None, headers=(), source=None, **kw):
+        """Signs with tasig (app: an App) and sends; kw goes to tasig.sign_request."""
         s = tasig.sign_request(method, self.url(path), app.key, app.id, user=user, body=body,
                                headers=headers, **kw)
-        return self.request(method, path, list(headers) + s.headers, body)
+        return self.request(method, path, list(headers) + s.headers, body, source=source)
 
 
 # ------------------------------------------------------------------ registry helpers
