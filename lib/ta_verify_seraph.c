@@ -27,7 +27,7 @@ ta_status_t ta_verify_seraph(apr_pool_t *p, const ta_registry_t *reg, const ta_p
   const char *detail = NULL;
   ta_status_t st = ta_seraph_verify(p, reg, msg, &opts, now, &claim, &detail);
   out->app = claim.app;
-  out->claimed_app_id = claim.app_id ? ta_verify_log_id(p, claim.app_id) : NULL;
+  out->claimed_app_id = claim.app_id; /* already escaped for logs and bounded by the codec */
   out->clock_offset_sec = claim.clock_offset_sec;
   if (st != TA_OK)
     return ta_verify_fail(out, st, detail);
