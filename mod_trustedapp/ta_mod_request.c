@@ -189,8 +189,13 @@ ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t
     const char *verify = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_VERIFY");
     if (verify && !strcmp(verify, "SUCCESS")) {
       const char *pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
+      const char *subject = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_S_DN");
+      const char *issuer = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_I_DN");
       if (pem && *pem)
         conn->client_cert_sha256 = cert_sha256_hex(r->pool, pem);
+      /* mod_ssl formats DNs per RFC 2253 (unless LegacyDNStringFormat). */
+      conn->client_cert_subject = (subject && *subject) ? subject : NULL;
+      conn->client_cert_issuer = (issuer && *issuer) ? issuer : NULL;
     }
   }
   conn->has_body = request_has_body(r);
