@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <apr_cstr.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -367,23 +368,49 @@ ta_status_t ta_seraph_decode(apr_pool_t *p, struct evp_pkey_st *pub,
   return st;
 }
 
-static int base_url_ok(const char *u, size_t *len)
+int ta_seraph_base_url_valid(const char *u, const char **why)
 {
+  const char *dummy;
   size_t n;
-  if (strncmp(u, "http://", 7) == 0)
+  if (!why)
+    why = &dummy;
+  *why = NULL;
+  if (!u || !*u) {
+    *why = "empty";
+    return 0;
+  }
+  if (apr_cstr_casecmpn(u, "http://", 7) == 0)
     n = 7;
-  else if (strncmp(u, "https://", 8) == 0)
+  else if (apr_cstr_casecmpn(u, "https://", 8) == 0)
     n = 8;
-  else
+  else {
+    *why = "must start with http:// or https://";
     return 0;
-  if (!u[n] || u[n] == '/')
+  }
+  if (!u[n] || u[n] == '/' || u[n] == ':') {
+    *why = "no host";
     return 0;
-  for (const unsigned char *c = (const unsigned char *)u; *c; c++)
-    if (*c <= 0x20 || *c >= 0x7f || *c == '?' || *c == '#')
+  }
+  if (strlen(u) > TA_SERAPH_MAX_URL / 2) {
+    *why = "too long";
+    return 0;
+  }
+  for (const unsigned char *c = (const unsigned char *)u; *c; c++) {
+    if (*c <= 0x20 || *c >= 0x7f) {
+      *why = "contains spaces, control or non-ASCII characters";
       return 0;
-  *len = strlen(u);
-  while (*len > n && u[*len - 1] == '/')
-    (*len)--;
+    }
+    if (*c == '?' || *c == '#') {
+      *why = "must not have a query or fragment";
+      return 0;
+    }
+  }
+  const char *host_end = strchr(u + n, '/');
+  const char *at = strchr(u + n, '@');
+  if (at && (!host_end || at < host_end)) {
+    *why = "must not carry user information";
+    return 0;
+  }
   return 1;
 }
 
@@ -394,10 +421,16 @@ const char *ta_seraph_expected_url(apr_pool_t *p, const ta_msg_t *m,
   if (!m || !m->path)
     return NULL;
   if (base_url) {
-    size_t blen;
-    if (!base_url_ok(base_url, &blen))
+    if (!ta_seraph_base_url_valid(base_url, NULL))
       return NULL;
-    base = apr_pstrmemdup(p, base_url, blen);
+    size_t blen = strlen(base_url);
+    size_t scheme_len = (size_t)(strchr(base_url, ':') - base_url);
+    while (blen > scheme_len + 3 && base_url[blen - 1] == '/')
+      blen--;
+    char *b = apr_pstrmemdup(p, base_url, blen);
+    for (size_t i = 0; i < scheme_len; i++)  /* clients sign a lower-case scheme */
+      b[i] = (char)apr_tolower(b[i]);
+    base = b;
   } else {
     if (!m->scheme || !m->authority)
       return NULL;
@@ -423,19 +456,21 @@ ta_status_t ta_seraph_check_signature(struct evp_pkey_st *pub, int version,
 {
   if (!pub || !EVP_PKEY_is_a(pub, "RSA") || !url || !sig || !cert || !cert->created_str)
     return TA_E_SERAPH_URL;
-  apr_pool_t *p;
-  if (apr_pool_create(&p, NULL) != APR_SUCCESS)
-    return TA_E_NOMEM;
-  const char *sbs = signed_string(p, version, cert->created_str, url, cert->user ? cert->user : "");
+  const char *user = cert->user ? cert->user : "";
   ta_status_t st = TA_E_SERAPH_URL;
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   EVP_PKEY_CTX *pctx = NULL;
+  /* The signed string, fed in pieces: created "\n" url [ "\n" user ]. */
   if (md && EVP_DigestVerifyInit(md, &pctx, EVP_sha1(), NULL, pub) > 0
       && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0
-      && EVP_DigestVerify(md, sig, sig_len, (const unsigned char *)sbs, strlen(sbs)) == 1)
+      && EVP_DigestVerifyUpdate(md, cert->created_str, strlen(cert->created_str)) > 0
+      && EVP_DigestVerifyUpdate(md, "\n", 1) > 0
+      && EVP_DigestVerifyUpdate(md, url, strlen(url)) > 0
+      && (version != 3 || (EVP_DigestVerifyUpdate(md, "\n", 1) > 0
+                           && EVP_DigestVerifyUpdate(md, user, strlen(user)) > 0))
+      && EVP_DigestVerifyFinal(md, sig, sig_len) == 1)
     st = TA_OK;
   EVP_MD_CTX_free(md);
-  apr_pool_destroy(p);
   return st;
 }
 

@@ -118,6 +118,11 @@ ta_status_t ta_seraph_decode(apr_pool_t *p, struct evp_pkey_st *pub,
 const char *ta_seraph_expected_url(apr_pool_t *p, const ta_msg_t *m,
                                    const char *base_url);
 
+/* Configuration-time check of a base URL ("http(s)://host[:port][/prefix]",
+ * printable ASCII, no query, fragment or user info), the same rule
+ * ta_seraph_expected_url applies. 1 when valid; *why (may be NULL) says why not. */
+int ta_seraph_base_url_valid(const char *url, const char **why);
+
 /* SHA1withRSA over created "\n" url (version 3: + "\n" user).
  * TA_OK or TA_E_SERAPH_URL. */
 ta_status_t ta_seraph_check_signature(struct evp_pkey_st *pub, int version,

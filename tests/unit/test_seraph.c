@@ -307,6 +307,19 @@ static void test_vector_base_url(void **state)
   assert_int_equal(ta_seraph_verify_pkey(p, F.vec_pub, 0, m, &o, 0, &c, NULL), TA_E_SERAPH_URL);
   assert_null(ta_seraph_expected_url(p, m, "http://x/?q"));
   assert_null(ta_seraph_expected_url(p, m, "http:///path"));
+  /* the scheme is case-insensitive in configuration, lower case when compared */
+  o.base_url = "HTTP://jira.example.com:8080";
+  assert_int_equal(ta_seraph_verify_pkey(p, F.vec_pub, 0, m, &o, 0, &c, NULL), TA_OK);
+  const char *why = NULL;
+  const char *bad_bases[] = {"", "ftp://x", "http://", "http://:80", "http://u@host/", "http://h/a b",
+                             "http://h/#f", "http://h\xc3\xa9/", "https://h?x"};
+  for (size_t i = 0; i < sizeof(bad_bases) / sizeof(bad_bases[0]); i++) {
+    if (ta_seraph_base_url_valid(bad_bases[i], &why))
+      fail_msg("base URL '%s' accepted", bad_bases[i]);
+    assert_non_null(why);
+  }
+  assert_true(ta_seraph_base_url_valid("https://jira.example.com:8443/jira/", NULL));
+  assert_true(ta_seraph_base_url_valid("http://h/mail@x", NULL));
   apr_pool_destroy(p);
 }
 
