@@ -23,7 +23,8 @@
 #define TA_MSG_TEXT_MAX_LINE   (16 * 1024)
 
 /* scheme: "http" or "https" (the transport the message arrived on; also
- * used to drop the default port from the authority). body/body_len may be
+ * used to drop the default port from the authority), NULL meaning "https";
+ * responses get scheme NULL. body/body_len may be
  * NULL. Returns TA_OK, TA_E_TOO_LARGE (a bound above) or TA_E_MSG_INVALID. */
 ta_status_t ta_msg_parse_text(apr_pool_t *p, const char *text, size_t len,
                               const char *scheme, ta_msg_t **out,
