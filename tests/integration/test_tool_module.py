@@ -105,3 +105,37 @@ def test_disabled_app(setup):
     srv.expect_log(r"app-disabled")
     assert r.rc == 5 and r.token == "app-disabled", r
     assert "trustapp-admin enable tool:1" in r.json["error"]["fix"]
+
+
+SERAPH_CONF = """
+TrustedAppRegistry "@REGISTRY@"
+<Location "/">
+  AuthType TrustedApp
+  AuthName "trusted applications"
+  TrustedAppProtocols seraph
+  TrustedAppErrorDetail on
+  Require valid-user
+</Location>
+"""
+
+
+def test_seraph_peer_added_from_its_legacy_document(httpd, tmp_path):
+    """A legacy peer: its /admin/appTrustCertificate text (made by `cert
+    --format seraph`) registered with `add`, then `request --protocol seraph`."""
+    key = tmp_path / "rsa.key"
+    assert run_json("keygen", "--alg", "rsa-v1_5-sha256", "--bits", "2048", "--out", key,
+                    "--public-out", tmp_path / "rsa.pub").rc == 0
+    reg = tmp_path / "seed.xml"
+    r = run_json("--registry", reg, "add", "--public-key", tmp_path / "rsa.pub", "--id",
+                 "confluence:1", "--alg", "rsa-v1_5-sha256", "--protocols", "seraph",
+                 "--ip", "127.0.0.1", "--path", "/rest", "--timeout", "10000")
+    assert r.rc == 0, r
+    srv = httpd(conf=SERAPH_CONF, registry=reg.read_text())
+    url = "http://127.0.0.1:%d/rest/" % srv.port
+    ok = run_json("request", "--protocol", "seraph", "--key", key, "--id", "confluence:1",
+                  "--user", "alice", "--url", url)
+    assert ok.rc == 0 and ok.json["status"] == 200, ok
+    bad = run_json("request", "--protocol", "seraph", "--key", key, "--id", "confluence:1",
+                   "--user", "alice", "--url", "http://127.0.0.1:%d/secure/" % srv.port)
+    srv.expect_log(r"path-not-allowed")
+    assert bad.rc == 5 and bad.token == "path-not-allowed", bad
