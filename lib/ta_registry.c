@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 
 #include <apr_hash.h>
 #include <apr_strings.h>
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlschemas.h>
@@ -298,6 +300,31 @@ static void format_time(char *buf, size_t cap, apr_time_t t)
     apr_cpystrn(buf, "?", cap);
 }
 
+/* ---- line numbers -------------------------------------------------------- */
+
+/* libxml2 keeps an element's line in 16 bits; beyond 65535 it guesses from
+ * a neighbouring text node, which can be off by one. The parse hook below
+ * records such lines in the element's otherwise unused psvi pointer. */
+static long node_line(xmlNodePtr n)
+{
+  if (!n)
+    return 0;
+  if (n->type == XML_ELEMENT_NODE && n->line == 65535 && n->psvi)
+    return (long)(intptr_t)n->psvi;
+  return xmlGetLineNo(n);
+}
+
+static void start_element_keep_line(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                                    const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                                    int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+  xmlParserCtxtPtr pc = ctx;
+  xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                        nb_defaulted, attributes);
+  if (pc->node && pc->input && pc->input->line >= 65535)
+    pc->node->psvi = (void *)(intptr_t)pc->input->line;
+}
+
 /* ---- the loader proper ------------------------------------------------- */
 
 typedef struct {
@@ -318,7 +345,7 @@ static ta_status_t fail(loader_t *L, xmlNodePtr at, const char *fmt, ...)
   va_start(ap, fmt);
   const char *msg = apr_pvsprintf(L->p, fmt, ap);
   va_end(ap);
-  L->err = apr_psprintf(L->p, "%s:%ld: %s", L->name, at ? xmlGetLineNo(at) : 0L, msg);
+  L->err = apr_psprintf(L->p, "%s:%ld: %s", L->name, node_line(at), msg);
   return TA_E_CONFIG;
 }
 
@@ -331,7 +358,7 @@ static void warn(loader_t *L, xmlNodePtr at, const char *fmt, ...)
   const char *msg = apr_pvsprintf(L->p, fmt, ap);
   va_end(ap);
   APR_ARRAY_PUSH(L->reg->warnings, const char *) =
-    apr_psprintf(L->p, "%s:%ld: %s", L->name, at ? xmlGetLineNo(at) : 0L, msg);
+    apr_psprintf(L->p, "%s:%ld: %s", L->name, node_line(at), msg);
 }
 
 static ta_status_t load_key(loader_t *L, ta_app_t *app, xmlNodePtr n, ta_app_key_t *k)
@@ -443,7 +470,7 @@ static const char **list_copy(loader_t *L, const list_t *l)
 static ta_status_t load_app(loader_t *L, xmlNodePtr n, ta_app_t *app)
 {
   memset(app, 0, sizeof(*app));
-  app->line = (int)xmlGetLineNo(n);
+  app->line = (int)node_line(n);
   app->id = xml_attr(L->p, n, "id");
   if (!app->id)
     return fail(L, n, "application without id");
@@ -627,6 +654,7 @@ static ta_status_t parse_document(apr_pool_t *p, const char *name, const char *x
   if (!pc)
     return TA_E_NOMEM;
   pc->sax->internalSubset = refuse_doctype;
+  pc->sax->startElementNs = start_element_keep_line;
   pc->_private = NULL;
   xmlDocPtr doc = xmlCtxtReadMemory(pc, xml, (int)len, name, NULL,
                                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |

@@ -380,6 +380,21 @@ static void test_load_file_errors(void **state)
   unlink(path2);
 }
 
+/* Messages keep exact line numbers past 65535 (libxml2's 16-bit line field). */
+static void test_big_line_numbers(void **state)
+{
+  (void)state;
+  enum { BLANK = 70000 };
+  char *blank = apr_palloc(pool, BLANK + 1);
+  memset(blank, '\n', BLANK);
+  blank[BLANK] = '\0';
+  const char *xml = apr_pstrcat(pool, HEAD, blank, app_xml("far", "", ed_pem, "<ip>10.0.0.300</ip>\n"), TAIL, NULL);
+  expect_error(xml, "<ip>", "bad IP pattern '10.0.0.300'");
+  xml = apr_pstrcat(pool, HEAD, app_xml("twin", "", ed_pem, ""), blank,
+                    app_xml("twin", "name=\"late\"", ed2_pem, ""), TAIL, NULL);
+  expect_error(xml, "name=\"late\"", "duplicate application id 'twin' (first defined at line 2)");
+}
+
 static void test_protocols_parser(void **state)
 {
   (void)state;
@@ -461,6 +476,7 @@ int main(void)
     cmocka_unit_test(test_schema_and_xml_errors),
     cmocka_unit_test(test_doctype_and_entities_refused),
     cmocka_unit_test(test_load_file_errors),
+    cmocka_unit_test(test_big_line_numbers),
     cmocka_unit_test(test_protocols_parser),
     cmocka_unit_test(test_schema_text),
     cmocka_unit_test(test_twenty_thousand_apps),
