@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tool_helpers import (CA, HTTPSServer, RawServer, fingerprint_sha256, run, run_json,
-                          self_signed)
+from tool_helpers import (CA, HTTPSServer, OldTLSServer, RawServer, fingerprint_sha256, run,
+                          run_json, self_signed)
 
 LOCAL_SANS = ["DNS:localhost", "IP:127.0.0.1"]
 
@@ -172,3 +172,29 @@ def test_server_asking_for_client_certificate_is_reported(pki):
                       "--cert", ccert, "--cert-key", ckey)
     assert r.json["client_cert_requested"] is True, r
     assert r2.rc == 0 and r2.json["client_cert_requested"] is False, r2
+
+
+def test_through_a_working_proxy(pki):
+    cert, key = pki["good"]
+    with HTTPSServer(cert, key) as srv, RawServer("tunnel") as proxy:
+        r = run_json("tls-fetch", "localhost:%d" % srv.port, "--cacert", pki["ca"].cert,
+                     env={"https_proxy": "http://127.0.0.1:%d" % proxy.port})
+        assert proxy.seen and proxy.seen[0].startswith("CONNECT localhost:%d " % srv.port)
+    assert r.rc == 0, r
+    assert r.json["chain"][0]["subject"] == "CN=good"
+
+
+def test_no_proxy_bypasses_the_proxy(pki):
+    cert, key = pki["good"]
+    with HTTPSServer(cert, key) as srv, RawServer("proxy407") as proxy:
+        r = run_json("tls-fetch", "localhost:%d" % srv.port, "--cacert", pki["ca"].cert,
+                     env={"https_proxy": "http://127.0.0.1:%d" % proxy.port, "no_proxy": "localhost"})
+        assert proxy.seen == []
+    assert r.rc == 0, r
+
+
+def test_tls_below_1_2_is_refused(pki):
+    cert, key = pki["good"]
+    with OldTLSServer(cert, key) as srv:
+        r = run_json("tls-fetch", "localhost:%d" % srv.port, "--cacert", pki["ca"].cert)
+    assert r.rc == 4 and r.token == "tls-version", r

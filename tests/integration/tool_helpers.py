@@ -224,7 +224,7 @@ class HTTPSServer:
 class RawServer:
     """TCP listener with a scripted behaviour per connection:
     'silent' (never answers), 'reset' (closes with RST), 'proxy407' (answers a
-    CONNECT with 407)."""
+    CONNECT with 407), 'tunnel' (a working CONNECT proxy)."""
 
     def __init__(self, mode):
         self.mode = mode
@@ -253,6 +253,8 @@ class RawServer:
                 except OSError:
                     pass
                 conn.close()
+            elif self.mode == "tunnel":
+                threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
             elif self.mode == "proxy407":
                 data = b""
                 conn.settimeout(5)
@@ -269,6 +271,44 @@ class RawServer:
                 except OSError:
                     pass
                 conn.close()
+
+    def _tunnel(self, conn):
+        data = b""
+        conn.settimeout(10)
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                data += chunk
+            self.seen.append(data.decode("latin-1"))
+            host, port = data.split(b" ")[1].decode().rsplit(":", 1)
+            up = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+            conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            head, rest = data.split(b"\r\n\r\n", 1)
+            if rest:
+                up.sendall(rest)
+
+            def pump(a, b):
+                try:
+                    while True:
+                        chunk = a.recv(65536)
+                        if not chunk:
+                            break
+                        b.sendall(chunk)
+                except OSError:
+                    pass
+                finally:
+                    for s in (a, b):
+                        try:
+                            s.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+
+            threading.Thread(target=pump, args=(up, conn), daemon=True).start()
+            pump(conn, up)
+        except (OSError, ValueError):
+            conn.close()
 
     def __enter__(self):
         self.thread.start()
@@ -288,3 +328,40 @@ def write_registry(path, apps_xml="", self_xml=""):
                           '<registry xmlns="urn:mod-trustedapp:registry:1" version="1">\n'
                           + self_xml + apps_xml + '</registry>\n')
     return Path(path)
+
+
+class OldTLSServer:
+    """A TLS server that only speaks TLS 1.0/1.1 (to test the >= 1.2 floor)."""
+
+    def __init__(self, cert, key):
+        import warnings
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.set_ciphers("DEFAULT@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.ctx.minimum_version = ssl.TLSVersion.TLSv1
+            self.ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        self.ctx.load_cert_chain(str(cert), str(key))
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                self.ctx.wrap_socket(conn, server_side=True).close()
+            except (OSError, ssl.SSLError):
+                conn.close()
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
