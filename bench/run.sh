@@ -10,6 +10,7 @@
 #   BENCH_SKIP_BUILD=1    use the build tree as it is
 #   BENCH_REQUESTS        requests per measured run [20000]
 #   BENCH_CONNECTIONS     concurrent wrk connections [32]
+#   BENCH_ROUNDS          rounds of open + key-type runs, medians reported [3]
 #   BENCH_REGISTRY_SIZES  applications per registry-size run ["10 1000 100000"]
 #   BENCH_PATTERNS        IP patterns and path prefixes of the one large app [1000]
 #   BENCH_SOAK_SECONDS    length of the memory-growth run [60]
@@ -21,10 +22,11 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 bench="$src/bench"
 build=${BENCH_BUILD_DIR:-$src/build/release}
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
-  : "${BENCH_REQUESTS:=2000}" "${BENCH_REGISTRY_SIZES:=10 1000}" "${BENCH_SOAK_SECONDS:=5}"
+  : "${BENCH_REQUESTS:=2000}" "${BENCH_REGISTRY_SIZES:=10 1000}" "${BENCH_SOAK_SECONDS:=5}" "${BENCH_ROUNDS:=1}"
 fi
 requests=${BENCH_REQUESTS:-20000}
 conns=${BENCH_CONNECTIONS:-32}
+rounds=${BENCH_ROUNDS:-3}
 sizes=${BENCH_REGISTRY_SIZES:-10 1000 100000}
 patterns=${BENCH_PATTERNS:-1000}
 soak_seconds=${BENCH_SOAK_SECONDS:-60}
@@ -249,32 +251,50 @@ python3 "$bench/bench_data.py" smoke --port "$port" --key "$work/ed25519.key" --
 
 total=$(per_thread_total "$requests")
 for kt in "${key_types[@]}"; do
-  sign "$work/list-$kt" "bench-$kt" "$work/$kt.key" "$total" "$port"
+  for round in $(seq 1 "$rounds"); do
+    sign "$work/list-$kt-$round" "bench-$kt" "$work/$kt.key" "$total" "$port"
+  done
 done
 warm_up "$main" "$port"
 
-# /open carries the same headers, so only the module's work differs.
-open1=$(run_wrk "$work/list-ed25519" /open)
-declare -A rps
-for kt in "${key_types[@]}"; do
-  rps[$kt]=$(run_wrk "$work/list-$kt" /protected)
+# Rounds of: /open, then each key type on /protected; medians over rounds
+# damp the noise of a shared machine. /open carries the very same headers
+# (the round's ed25519 list, before /protected consumes it), so only the
+# module's work differs; a last /open run closes the final round.
+declare -A runs       # key type -> BENCH lines, one per round
+open_runs=()
+for round in $(seq 1 "$rounds"); do
+  open_runs+=("$(run_wrk "$work/list-ed25519-$round" /open)")
+  for kt in "${key_types[@]}"; do
+    runs[$kt]+="$(run_wrk "$work/list-$kt-$round" /protected)"$'\n'
+  done
 done
-open2=$(run_wrk "$work/list-rsa-2048" /open)
-rps_open=$(python3 -c "print(($(field "$open1" rps) + $(field "$open2" rps)) / 2)")
-results+=("no auth (/open)|$rps_open|-|-|$(( $(field "$open1" non2xx) + $(field "$open2" non2xx) ))|open runs: $(field "$open1" rps) / $(field "$open2" rps) rps")
+open_runs+=("$(run_wrk "$work/list-rsa-2048-$rounds" /open)")
+
+median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+spread() { python3 -c 'import sys; v = [float(x) for x in sys.argv[1:]]; print("%.0f-%.0f" % (min(v), max(v)))' "$@"; }
+sum_field() { local t=0 l; while read -r l; do [[ -n "$l" ]] && t=$((t + $(field "$l" "$1"))); done; echo $t; }
+
+open_rps=(); for l in "${open_runs[@]}"; do open_rps+=("$(field "$l" rps)"); done
+rps_open=$(median "${open_rps[@]}")
+results+=("no auth (/open)|$rps_open|-|-|$(printf '%s\n' "${open_runs[@]}" | sum_field non2xx)|median of ${#open_rps[@]} runs, range $(spread "${open_rps[@]}")")
 
 overhead() {   # rps_auth -> microseconds of server CPU per request
   python3 -c "print('%.1f' % ((1/$1 - 1/$rps_open) * $server_cores * 1e6))"
 }
+declare -A rps_median
 for kt in "${key_types[@]}"; do
-  line=${rps[$kt]}
-  r=$(field "$line" rps)
-  results+=("$kt|$r|$(overhead "$r")|${floor[${alg_of[$kt]}]}|$(field "$line" non2xx)|p99 $(field "$line" p99_us) us; $(field "$line" samples)")
+  vals=(); p99s=()
+  while read -r l; do [[ -n "$l" ]] && vals+=("$(field "$l" rps)") && p99s+=("$(field "$l" p99_us)"); done <<<"${runs[$kt]}"
+  r=$(median "${vals[@]}")
+  rps_median[$kt]=$r
+  samples=$(while read -r l; do [[ -n "$l" ]] && field "$l" samples; done <<<"${runs[$kt]}" | grep -v '^-$' | head -1 || true)
+  results+=("$kt|$r|$(overhead "$r")|${floor[${alg_of[$kt]}]}|$(sum_field non2xx <<<"${runs[$kt]}")|range $(spread "${vals[@]}"), p99 $(median "${p99s[@]}") us${samples:+; $samples}")
 done
 
 # ---------------------------------------------------------------- 2. soak
-ed_rps=$(field "${rps[ed25519]}" rps)
-soak_total=$(python3 -c "print(int($ed_rps * $soak_seconds * 1.5) + 1000)")
+ed_rps=${rps_median[ed25519]}
+soak_total=$(python3 -c "print(int($ed_rps * $soak_seconds * 2.5) + 1000)")
 note "soak: ${soak_seconds}s of ed25519 ($soak_total pre-signed requests)"
 sign "$work/list-soak" bench-ed25519 "$work/ed25519.key" "$(per_thread_total "$soak_total")" "$port"
 rss_before=$(httpd_rss_kb)
@@ -327,7 +347,7 @@ stop_httpd
 echo
 echo "mod_trustedapp benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(uname -m), $ncpu CPUs: server $server_cpus, wrk $client_cpus"
 echo "module: $so"
-echo "$requests requests per run, $conns connections; overhead = (1/rps_auth - 1/rps_open) x $server_cores server core(s)"
+echo "$requests requests per run, $conns connections, $rounds round(s); overhead = (1/rps_auth - 1/rps_open) x $server_cores server core(s)"
 echo
 printf '%-18s %10s %14s %14s %8s  %s\n' "run" "req/s" "overhead us" "verify us" "non-2xx" "notes"
 for row in "${results[@]}"; do
