@@ -195,6 +195,14 @@ def signature_base(msg, covered, params):
     return "\n".join(lines), sp
 
 
+def wire_bytes(text):
+    """The bytes a str header value becomes on the wire (http.client: latin-1)."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
 # ---------------------------------------------------------------- the profile
 class Signed:
     """Result of sign_request: the headers to send and the base, for debugging."""
@@ -249,7 +257,7 @@ def sign_request(method, url, key, keyid, user=None, body=None, headers=(),
     if params_order:
         params = sorted(params, key=lambda kv: params_order.index(kv[0]))
     base, sp = signature_base(msg, covered, params)
-    sig = raw_sign(key, alg, base.encode())
+    sig = raw_sign(key, alg, wire_bytes(base))
     out.append(("Signature-Input", "%s=%s" % (label, sp)))
     out.append(("Signature", "%s=:%s:" % (label, base64.b64encode(sig).decode())))
     return Signed(out, base, sig)

@@ -1,0 +1,118 @@
+"""The acting user: REMOTE_USER on success, per-application allow/deny rules,
+the built-in refusal of root/admin, the user header, and removal of
+client-supplied look-alikes of what the module exports."""
+
+import pytest
+
+import tasig
+from conftest import App, PROTECTED_CONF
+
+
+@pytest.fixture(scope="module")
+def plain():
+    return App("plain")
+
+
+@pytest.fixture(scope="module")
+def srv(shared_httpd, plain):
+    return shared_httpd(apps=[plain])
+
+
+def test_user_becomes_remote_user(srv, plain):
+    r = srv.signed("GET", "/echo/", plain, user="jdoe")
+    assert r.status == 200 and r.echo["user"] == "jdoe"
+    assert srv.wait_log(r"TA0000 ok: app=plain client=127\.0\.0\.1 id=\S+ user=jdoe ")
+
+
+def test_utf8_user(srv, plain):
+    # Non-ASCII travels as UTF-8 bytes; http.client sends str headers as latin-1,
+    # so send bytes the server reads as UTF-8 and sign the same bytes.
+    user = "j\u00fcrgen"
+    raw = user.encode("utf-8").decode("latin-1")
+    r = srv.signed("GET", "/echo/", plain, user=raw)
+    assert r.status == 200, r.error
+    assert r.echo["user"] == user
+
+
+@pytest.mark.parametrize("user", ["root", "admin", "administrator"])
+def test_builtin_denied_users(srv, plain, user):
+    r = srv.signed("GET", "/rest/", plain, user=user)
+    assert r.status == 403 and r.error == "user-denied"
+
+
+def test_user_allow_list_with_wildcard(httpd):
+    a = App("svc", users_allow=["svc-*", "carol"])
+    srv = httpd(apps=[a])
+    assert srv.signed("GET", "/rest/", a, user="svc-build").status == 200
+    assert srv.signed("GET", "/rest/", a, user="carol").status == 200
+    r = srv.signed("GET", "/rest/", a, user="alice")
+    assert r.status == 403 and r.error == "user-denied"
+    assert srv.wait_log(r"TA4004 user-denied: app=svc ")
+
+
+def test_user_deny_list_wins(httpd):
+    a = App("deny", users_allow=["b*"], users_deny=["bob"])
+    srv = httpd(apps=[a])
+    assert srv.signed("GET", "/rest/", a, user="bill").status == 200
+    assert srv.signed("GET", "/rest/", a, user="bob").error == "user-denied"
+
+
+def test_admin_when_explicitly_allowed(httpd):
+    a = App("ops", users_allow=["admin"])
+    srv = httpd(apps=[a])
+    assert srv.signed("GET", "/rest/", a, user="admin").status == 200
+
+
+def test_missing_user(srv, plain):
+    r = srv.signed("GET", "/rest/", plain, user=None)
+    assert r.status == 401 and r.error == "user-missing"
+
+
+def test_overlong_user(srv, plain):
+    r = srv.signed("GET", "/rest/", plain, user="u" * 300)
+    assert r.status == 401 and r.error == "user-invalid"
+
+
+def test_no_user_allowed_when_not_required(httpd, app):
+    conf = PROTECTED_CONF + '<Location "/">\n  TrustedAppRequireUser off\n</Location>\n'
+    srv = httpd(conf=conf, apps=[app])
+    r = srv.signed("GET", "/echo/", app, user=None)
+    assert r.status == 200, r.error
+    assert r.echo["user"] == "app1"        # the application acts as itself
+    r = srv.signed("GET", "/echo/", app, user="alice")
+    assert r.echo["user"] == "alice"
+
+
+def test_custom_user_header(httpd, app):
+    conf = PROTECTED_CONF + '<Location "/">\n  TrustedAppUserHeader X-Acting-User\n</Location>\n'
+    srv = httpd(conf=conf, apps=[app])
+    r = srv.signed("GET", "/echo/", app, user="dave", user_header="X-Acting-User")
+    assert r.status == 200 and r.echo["user"] == "dave"
+    # The default header is not consulted there.
+    r = srv.signed("GET", "/echo/", app, user="dave")
+    assert r.status == 401 and r.error == "user-missing"
+
+
+def test_lookalike_headers_are_removed(srv, plain):
+    r = srv.signed("GET", "/echo/", plain, user="alice",
+                   headers=[("TrustedApp-Id", "evil"), ("Remote-User", "root")])
+    assert r.status == 200
+    assert r.echo["hdr_app_id"] == ""
+    assert r.echo["app_id"] == "plain"
+
+
+def test_lookalike_environment_is_overwritten(httpd, app):
+    conf = 'SetEnvIf X-Evil "(.*)" TRUSTEDAPP_ID=$1 TRUSTEDAPP_NAME=$1\n' + PROTECTED_CONF
+    srv = httpd(conf=conf, apps=[app])
+    r = srv.signed("GET", "/echo/", app, headers=[("X-Evil", "forged")])
+    assert r.status == 200
+    assert r.echo["app_id"] == "app1" and r.echo["app_name"] == "app1"
+
+
+def test_unauthenticated_request_gets_no_identity(httpd, app):
+    conf = ('SetEnvIf X-Evil "(.*)" TRUSTEDAPP_ID=$1\n' + PROTECTED_CONF
+            + '<Location "/echo">\n  Require all granted\n</Location>\n')
+    srv = httpd(conf=conf, apps=[app])
+    r = srv.request("GET", "/echo/", [("X-Evil", "forged"), ("TrustedApp-User", "root")])
+    assert r.status == 200
+    assert r.echo["user"] == "" and r.echo["auth_type"] == ""
