@@ -310,3 +310,39 @@ def test_bad_signature_names_the_expected_url(httpd):
     r = send(srv, app, "/echo/a?q=1", sign_url="http://elsewhere/echo/a?q=1")
     assert_refused(r, "BAD_SIGNATURE")
     assert legacy_error(r).endswith('["%s"]' % srv.url("/echo/a?q=1"))
+
+
+def test_location_without_seraph_ignores_the_headers(httpd):
+    app = App("confluence:1", alg="rsa-v1_5-sha256")   # no protocols attribute: any
+    conf = seraph_conf().replace("TrustedAppProtocols seraph", "TrustedAppProtocols native")
+    srv = httpd(conf=conf, apps=[app])
+    r = send(srv, app, "/echo/x")
+    assert r.status == 401
+    assert r.error == "no-credentials"
+    assert "X-Seraph-Trusted-App-Status" not in r.headers
+    # both protocols on one location
+    srv2 = httpd(conf=seraph_conf().replace("TrustedAppProtocols seraph", "TrustedAppProtocols native seraph"),
+                 apps=[app])
+    r = send(srv2, app, "/echo/x")
+    assert r.status == 200, (r, srv2.error_log()[-2000:])
+    assert r.echo["user"] == "fred"
+
+
+def test_app_not_registered_for_seraph(httpd):
+    app = App("native-only", alg="rsa-v1_5-sha256", protocols="rfc9421")
+    srv = httpd(conf=seraph_conf(), apps=[app])
+    r = send(srv, app, "/echo/x")
+    assert r.status in (401, 403)
+    assert r.headers.get("X-Seraph-Trusted-App-Status") == "ERROR"
+
+
+def test_raw_path_match_is_seraph_exact(httpd):
+    app = seraph_app(paths=("/ec",))
+    strict = httpd(conf=seraph_conf(), apps=[app])
+    raw = httpd(conf=seraph_conf("TrustedAppSeraphRawPathMatch on"), apps=[app])
+    # segment boundaries: /ec does not cover /echo
+    assert_refused(send(strict, app, "/echo/x"), "BAD_URL")
+    # Seraph's own raw startsWith does (the documented weakness of the compat mode)
+    r = send(raw, app, "/echo/x")
+    assert r.status == 200, (r, raw.error_log()[-2000:])
+    assert r.echo["user"] == "fred"
