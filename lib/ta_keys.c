@@ -378,7 +378,7 @@ ta_status_t ta_key_load_public(apr_pool_t *p, const char *data, size_t len,
     const char *s = skip_space(data, data + len);
     if (s < data + len && *s == '{') {
       const char *reason = NULL;
-      ta_status_t st = ta_jwk_public_to_pkey(p, data, len, &pkey, &jwk_alg, &reason);
+      ta_status_t st = ta_jwk_to_pkey(p, data, len, 0, &pkey, &jwk_alg, &reason);
       if (st != TA_OK) {
         if (st == TA_E_KEY_INVALID)
           return fail(err, reason);
@@ -426,8 +426,20 @@ ta_status_t ta_key_load_private(apr_pool_t *p, const char *data, size_t len,
     return fail(err, "empty key");
   if (len > TA_KEY_MAX_INPUT)
     return fail(err, "key input too large");
-  if (!looks_like_pem(data, len))
-    return fail(err, "private keys are read from PEM only");
+  if (!looks_like_pem(data, len)) {
+    const char *s = skip_space(data, data + len);
+    ta_alg_t jwk_alg = TA_ALG_NONE;
+    if (s == data + len || *s != '{')
+      return fail(err, "private keys are read from PEM or JWK only");
+    ta_status_t st = ta_jwk_to_pkey(p, data, len, 1, &pkey, &jwk_alg, &reason);
+    if (st != TA_OK) {
+      if (st == TA_E_KEY_INVALID)
+        return fail(err, reason);
+      ERR_clear_error();
+      return st;
+    }
+    return finish_key(p, pkey, alg, jwk_alg, 1, out, err);
+  }
   int n = read_pem_blocks(data, len, blocks);
   if (n <= 0)
     return fail(err, "malformed PEM (or a legacy encrypted PEM)");

@@ -33,14 +33,17 @@ const char *ta_alg_name(ta_alg_t alg);
 ta_alg_t ta_alg_from_name(const char *name);
 
 /* Public key from PEM (SPKI "PUBLIC KEY" or PKCS#1 "RSA PUBLIC KEY"), DER
- * SPKI, or a JWK JSON object. alg may be TA_ALG_NONE to infer from the key
+ * SPKI, or a JWK JSON object. Input carrying private key material (a
+ * private PEM block, JWK "d") is refused so it never lands in a registry. alg may be TA_ALG_NONE to infer from the key
  * (ed25519, P-256, P-384; an RSA key then needs an explicit alg, or a JWK
  * "alg"). A key that cannot serve alg is refused. *err (may be NULL) gets
  * a human-readable reason. Returns TA_OK or TA_E_KEY_INVALID. */
 ta_status_t ta_key_load_public(apr_pool_t *p, const char *data, size_t len,
                                ta_alg_t alg, ta_key_t **out, const char **err);
 /* Private key from PEM (PKCS#8, SEC1 "EC PRIVATE KEY", PKCS#1 "RSA PRIVATE
- * KEY", PKCS#8 rsassaPss) for signing (tool, tests). Same alg rule. */
+ * KEY", PKCS#8 rsassaPss; a public block beside it is ignored) or a JWK with
+ * its private members, for signing (tool, tests). Same alg rule. Keys whose
+ * private and public parts disagree are refused (sign/verify self-test). */
 ta_status_t ta_key_load_private(apr_pool_t *p, const char *data, size_t len,
                                 ta_alg_t alg, ta_key_t **out, const char **err);
 /* HMAC-SHA256 shared secret (test vectors only). */

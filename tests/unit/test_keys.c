@@ -560,6 +560,64 @@ static void test_jwk_forms(void **state)
   json_decref(j);
 }
 
+/* The RFC's JWK files are private keys: each loads, matches its public
+ * PEM's fingerprint, and the deterministic ones re-sign the RFC's bytes. */
+static void test_private_jwk(void **state)
+{
+  apr_pool_t *p = *state;
+  const struct { const char *kid; ta_alg_t alg; const char *det_case; } keys[] = {
+    { "test-key-ed25519", TA_ALG_NONE, "b26" },
+    { "test-key-ecc-p256", TA_ALG_NONE, NULL },
+    { "test-key-rsa", TA_ALG_RSA_V1_5_SHA256, "18-4-3-proxy-sig-rsa-v1-5-sha256-s6zzpx-deterministic" },
+    { "test-key-rsa-pss", TA_ALG_RSA_PSS_SHA512, NULL },
+  };
+  for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    size_t n;
+    char *jwk = slurp(p, apr_pstrcat(p, KEYS, keys[i].kid, ".jwk.json", NULL), &n);
+    ta_key_t *k;
+    const char *err = NULL;
+    if (ta_key_load_private(p, jwk, n, keys[i].alg, &k, &err) != TA_OK)
+      fail_msg("%s JWK: %s", keys[i].kid, err);
+    const char *pub_file = strcmp(keys[i].kid, "test-key-rsa") == 0 ? "test-key-rsa.pub.spki.pem"
+                           : apr_pstrcat(p, keys[i].kid, ".pub.pem", NULL);
+    ta_key_t *pub = load_pub(p, pub_file, ta_key_alg(k));
+    assert_string_equal(ta_key_fingerprint(p, k), ta_key_fingerprint(p, pub));
+    check_round_trip(p, k, pub);
+    if (keys[i].det_case != NULL) {
+      size_t base_len, sig_len;
+      char *base = slurp(p, apr_pstrcat(p, REF "cases/", keys[i].det_case, "/signature_base.txt", NULL), &base_len);
+      char *sig = slurp(p, apr_pstrcat(p, REF "cases/", keys[i].det_case, "/signature.bin", NULL), &sig_len);
+      unsigned char *mine;
+      size_t mine_len;
+      assert_int_equal(ta_key_sign(p, k, (unsigned char *)base, base_len, &mine, &mine_len), TA_OK);
+      assert_int_equal(mine_len, sig_len);
+      assert_memory_equal(mine, sig, sig_len);
+    }
+  }
+  /* Refusals: public-only JWK, missing CRT member, altered scalar. */
+  char *pub_only = public_jwk(p, "test-key-ed25519.jwk.json", NULL);
+  expect_refused(p, pub_only, strlen(pub_only), TA_ALG_NONE, 1, "no private key");
+  json_error_t jerr;
+  json_t *j = json_load_file(KEYS "test-key-rsa.jwk.json", 0, &jerr);
+  json_object_del(j, "qi");
+  char *txt = json_dumps(j, JSON_COMPACT);
+  expect_refused(p, txt, strlen(txt), TA_ALG_RSA_V1_5_SHA256, 1, "qi");
+  free(txt);
+  json_decref(j);
+  j = json_load_file(KEYS "test-key-ecc-p256.jwk.json", 0, &jerr);
+  json_object_set_new(j, "d", json_string("UpuF81l-kOxbjf7T4mNSv0r5tN67Gim7rnf6EFpcYDA"));
+  txt = json_dumps(j, JSON_COMPACT);
+  expect_refused(p, txt, strlen(txt), TA_ALG_NONE, 1, "inconsistent");
+  free(txt);
+  json_decref(j);
+  j = json_load_file(KEYS "test-key-ed25519.jwk.json", 0, &jerr);
+  json_object_set_new(j, "d", json_string("n4Ni-HpISpVObnQMW0wOhCKROaIKqKtW_2ZYb2p9Kc"));  /* 31 bytes */
+  txt = json_dumps(j, JSON_COMPACT);
+  expect_refused(p, txt, strlen(txt), TA_ALG_NONE, 1, "d must be 32 bytes");
+  free(txt);
+  json_decref(j);
+}
+
 static void test_private_pem_forms(void **state)
 {
   apr_pool_t *p = *state;
@@ -740,6 +798,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_weak_and_unsupported_keys_refused, setup, teardown),
     cmocka_unit_test_setup_teardown(test_jwk_forms, setup, teardown),
     cmocka_unit_test_setup_teardown(test_private_pem_forms, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_private_jwk, setup, teardown),
     cmocka_unit_test_setup_teardown(test_garbage_and_bounds, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pool_cleanup, setup, teardown),
     cmocka_unit_test_setup_teardown(test_pss_salt_length_exact, setup, teardown),
