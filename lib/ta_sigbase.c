@@ -239,6 +239,18 @@ static ta_status_t query_param_values(apr_pool_t *p, const char *query, const ch
   return values->nelts ? TA_OK : TA_E_COMPONENT_MISSING;
 }
 
+/* Scheme and host are case-insensitive (RFC 3986 6.2.2.1): signed in lower case. */
+static const char *lower_dup(apr_pool_t *p, const char *s)
+{
+  if (!s)
+    return NULL;
+  char *d = apr_pstrdup(p, s);
+  for (char *x = d; *x; x++)
+    if (*x >= 'A' && *x <= 'Z')
+      *x = (char)(*x - 'A' + 'a');
+  return d;
+}
+
 static ta_status_t derived_value(apr_pool_t *p, const ta_msg_t *msg, const ta_msg_t *target,
                                  const ta_component_t *c, apr_array_header_t *values)
 {
@@ -260,18 +272,10 @@ static ta_status_t derived_value(apr_pool_t *p, const ta_msg_t *msg, const ta_ms
       v = target->method;
     }
     else if (strcmp(name, "@scheme") == 0) {
-      v = target->scheme ? apr_pstrdup(p, target->scheme) : NULL;
-      if (v)
-        for (char *x = (char *)v; *x; x++)
-          if (*x >= 'A' && *x <= 'Z')
-            *x = (char)(*x - 'A' + 'a');
+      v = lower_dup(p, target->scheme);
     }
     else if (strcmp(name, "@authority") == 0) {
-      v = target->authority ? apr_pstrdup(p, target->authority) : NULL;
-      if (v)
-        for (char *x = (char *)v; *x; x++)
-          if (*x >= 'A' && *x <= 'Z')
-            *x = (char)(*x - 'A' + 'a');
+      v = lower_dup(p, target->authority);
     }
     else if (strcmp(name, "@path") == 0) {
       v = path;
@@ -285,7 +289,7 @@ static ta_status_t derived_value(apr_pool_t *p, const ta_msg_t *msg, const ta_ms
     else if (strcmp(name, "@target-uri") == 0) {
       if (!target->scheme || !target->authority)
         return TA_E_COMPONENT_MISSING;
-      v = apr_pstrcat(p, target->scheme, "://", target->authority,
+      v = apr_pstrcat(p, lower_dup(p, target->scheme), "://", lower_dup(p, target->authority),
                       strcmp(path, "*") == 0 ? "" : path,
                       target->query ? "?" : "", target->query ? target->query : "", NULL);
     }

@@ -403,6 +403,15 @@ static void test_refusals(void **state)
   assert_int_equal(ta_sigbase_build(pool, evil, &c, 1, "()", &base, &len), TA_OK);
   assert_string_equal(base, "\"@path\": /\n\"@signature-params\": ()");
 
+  /* scheme and authority are signed in lower case wherever they appear */
+  evil->scheme = "HTTPS";
+  evil->authority = "Example.COM";
+  evil->query = "Q=1";
+  const char *const target[] = {"@scheme", "@authority", "@target-uri"};
+  assert_int_equal(lines(evil, target, 3, &v), TA_OK);
+  assert_string_equal(v, "\"@scheme\": https\n\"@authority\": example.com\n"
+                         "\"@target-uri\": https://example.com/?Q=1");
+
   /* limits: 65 components, and a base over TA_SIG_MAX_BASE */
   ta_component_t many[TA_SIG_MAX_COMPONENTS + 1];
   char *big = apr_palloc(pool, 8001);
