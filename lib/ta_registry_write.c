@@ -861,9 +861,17 @@ ta_status_t ta_registry_update(apr_pool_t *p, const char *path, int flags,
     close(fd);
     if (st != TA_OK)
       goto done;
-    st = ta_regdoc_parse(sp, old, old_len, path, &doc, &e);
-    if (st != TA_OK)
-      goto done;
+    if (old_len == 0 && (flags & TA_REGISTRY_CREATE)) {
+      /* An empty file (e.g. just created by an installer) starts empty. */
+      st = ta_regdoc_new(sp, &doc);
+      if (st != TA_OK)
+        goto done;
+      doc->name = path;
+    } else {
+      st = ta_regdoc_parse(sp, old, old_len, path, &doc, &e);
+      if (st != TA_OK)
+        goto done;
+    }
   } else if (errno == ENOENT && (flags & TA_REGISTRY_CREATE)) {
     st = ta_regdoc_new(sp, &doc);
     if (st != TA_OK)

@@ -91,7 +91,7 @@ ta_status_t ta_regdoc_set_self(ta_regdoc_t *d, const char *id, const char *name,
  * Return TA_OK to commit, anything else to abort (nothing is written). */
 typedef ta_status_t (*ta_registry_edit_fn)(ta_regdoc_t *doc, void *baton, const char **err);
 
-#define TA_REGISTRY_CREATE 0x1  /* a missing file starts as an empty registry */
+#define TA_REGISTRY_CREATE 0x1  /* a missing or empty file starts as an empty registry */
 
 /* Locked read-modify-validate-write (see the top of this file). On success
  * *out (may be NULL) is the registry as written. Errors: TA_E_CONFIG (the

@@ -164,6 +164,26 @@ static void test_create_new_file(void **state)
   assert_int_equal(count_temp_files(), 0);
 }
 
+static void test_empty_file(void **state)
+{
+  (void)state;
+  int fd = open(reg_path(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  assert_true(fd >= 0);
+  close(fd);
+  add_app_t a = {"e1", new_pem(pool, NULL), NULL};
+  const char *err = NULL;
+  /* Without the flag an empty file is a broken registry. */
+  assert_int_equal(ta_registry_update(pool, reg_path(), 0, add_app_edit, &a, NULL, &err), TA_E_CONFIG);
+  assert_non_null(strstr(err, "empty"));
+  assert_int_equal(ta_registry_update(pool, reg_path(), TA_REGISTRY_CREATE, add_app_edit, &a, NULL, &err), TA_OK);
+  struct stat st;
+  assert_int_equal(stat(reg_path(), &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0600); /* the existing file's mode is kept */
+  ta_registry_t *r = NULL;
+  assert_int_equal(ta_registry_load(pool, reg_path(), &r, &err), TA_OK);
+  assert_int_equal(ta_registry_count(r), 1);
+}
+
 static void test_concurrent_writers(void **state)
 {
   (void)state;
@@ -479,6 +499,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(test_create_new_file, each_setup),
+    cmocka_unit_test_setup(test_empty_file, each_setup),
     cmocka_unit_test_setup(test_concurrent_writers, each_setup),
     cmocka_unit_test_setup(test_crash_before_rename, each_setup),
     cmocka_unit_test_setup(test_permissions_kept, each_setup),
