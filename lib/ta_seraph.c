@@ -6,6 +6,10 @@
 #include <apr_strings.h>
 #include <openssl/evp.h>
 
+/* About year 290,000: far beyond any clock, small enough that adding a
+ * timeout (at most a day) or a skew to it in microseconds cannot overflow. */
+#define MAX_CREATED_MS ((int64_t)1 << 53)
+
 void ta_seraph_opts_init(ta_seraph_opts_t *o)
 {
   memset(o, 0, sizeof(*o));
@@ -104,8 +108,9 @@ static ta_status_t verify_key(apr_pool_t *p, struct evp_pkey_st *pk,
   if (st != TA_OK)
     return st;
   c->created_ms = cert.created_ms;
-  c->created = cert.created_ms > APR_INT64_MAX / 1000 ? APR_INT64_MAX
-                                                      : apr_time_from_msec(cert.created_ms);
+  /* Clamped far beyond any real clock so time arithmetic cannot overflow. */
+  c->created = cert.created_ms > MAX_CREATED_MS ? apr_time_from_msec(MAX_CREATED_MS)
+                                                : apr_time_from_msec(cert.created_ms);
   c->clock_offset_sec = (long)((c->created - now) / APR_USEC_PER_SEC);
   c->user = cert.user;
   if ((st = check_time(timeout, o, now, c, detail)) != TA_OK)

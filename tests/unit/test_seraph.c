@@ -571,6 +571,16 @@ static void test_version3(void **state)
   const char *plain = apr_psprintf(p, "%" APR_INT64_T_FMT "\nadmin\n" TA_SERAPH_MAGIC, (apr_int64_t)VEC_CREATED_MS);
   set_field(m, TA_SERAPH_H_CERT, ta_b64_encode(p, TA_B64_STD, (const unsigned char *)plain, strlen(plain)));
   expect_status(m, &o, TA_E_SERAPH_URL);
+  /* the largest timestamp the certificate grammar admits: refused as future, no overflow */
+  ta_seraph_claim_t c;
+  ta_seraph_opts_t timed;
+  ta_seraph_opts_init(&timed);
+  m = signed_vec_msg(p, 3, "fred");
+  plain = "9223372036854775807\nfred\n" TA_SERAPH_MAGIC;
+  set_field(m, TA_SERAPH_H_CERT, ta_b64_encode(p, TA_B64_STD, (const unsigned char *)plain, strlen(plain)));
+  assert_int_equal(ta_seraph_verify_pkey(p, F.vec_pub, apr_time_from_sec(86400), m, &timed, apr_time_now(), &c,
+                                         NULL), TA_E_CLOCK_FUTURE);
+  assert_true(c.created > apr_time_now());
   o.allow_version3 = 0;
   expect_status(signed_vec_msg(p, 3, "fred"), &o, TA_E_SERAPH_PROTOCOL);
   apr_pool_destroy(p);
