@@ -104,6 +104,9 @@ int ta_regcmd_load(ta_cli_t *c, const char *path, ta_registry_t **reg)
     return ta_cli_fail(c, TA_EXIT_FAILED, "registry-missing",
                        "create it with trustapp-admin add, or pass --registry FILE / TRUSTAPP_REGISTRY",
                        "registry %s does not exist", path);
+  if (access(path, R_OK) != 0)
+    return ta_cli_fail(c, TA_EXIT_FAILED, "registry-unreadable", "run as a user who may read the registry",
+                       "cannot read %s: %s", path, strerror(errno));
   if (ta_registry_load(c->pool, path, reg, &err) != TA_OK)
     return ta_cli_fail(c, TA_EXIT_REGISTRY, "registry-invalid",
                        "correct the line named above, then run trustapp-admin validate",

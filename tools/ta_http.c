@@ -39,7 +39,15 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
     v++;
   while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
     end--;
-  apr_table_add(t->resp->headers, name, apr_pstrndup(t->cli->pool, v, (apr_size_t)(end - v)));
+  /* hostile input: keep header text printable ASCII (terminal and JSON safe) */
+  char *value = apr_pstrndup(t->cli->pool, v, (apr_size_t)(end - v));
+  for (char *s = value; *s; s++)
+    if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+      *s = '?';
+  for (char *s = (char *)name; *s; s++)
+    if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+      *s = '?';
+  apr_table_add(t->resp->headers, name, value);
   return len;
 }
 

@@ -38,7 +38,9 @@ static const char *name_string(apr_pool_t *p, const X509_NAME *n)
   BIO *b = BIO_new(BIO_s_mem());
   if (b == NULL)
     return "";
-  X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  /* escapes control characters and non-ASCII bytes: a hostile certificate
+   * cannot inject terminal sequences or invalid UTF-8 into the output */
+  X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253);
   const char *s = bio_string(p, b);
   BIO_free(b);
   return s;
@@ -54,6 +56,16 @@ static const char *time_string(apr_pool_t *p, const ASN1_TIME *t)
   return apr_pstrdup(p, buf);
 }
 
+static const char *printable(apr_pool_t *p, const unsigned char *data, int len)
+{
+  char *out = apr_palloc(p, (apr_size_t)(len > 0 ? len : 0) + 1);
+  int n = 0;
+  for (int i = 0; i < len; i++)
+    out[n++] = data[i] >= 0x20 && data[i] < 0x7f ? (char)data[i] : '?';
+  out[n] = '\0';
+  return out;
+}
+
 static apr_array_header_t *alt_names(apr_pool_t *p, X509 *x)
 {
   apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
@@ -65,8 +77,7 @@ static apr_array_header_t *alt_names(apr_pool_t *p, X509 *x)
     if (g->type == GEN_DNS) {
       const ASN1_IA5STRING *s = g->d.dNSName;
       APR_ARRAY_PUSH(out, const char *) =
-          apr_pstrcat(p, "DNS:", apr_pstrndup(p, (const char *)ASN1_STRING_get0_data(s),
-                                              (apr_size_t)ASN1_STRING_length(s)), NULL);
+          apr_pstrcat(p, "DNS:", printable(p, ASN1_STRING_get0_data(s), ASN1_STRING_length(s)), NULL);
     } else if (g->type == GEN_IPADD) {
       const ASN1_OCTET_STRING *s = g->d.iPAddress;
       char buf[INET6_ADDRSTRLEN] = "?";
