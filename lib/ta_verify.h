@@ -58,7 +58,7 @@ typedef struct {
   const char *user_header;       /* field name carrying the acting user */
   const char *signature_label;   /* preferred RFC 9421 label */
   const ta_path_set_t *location_paths; /* NULL: no location restriction */
-  int path_raw_prefix;           /* Seraph-compat raw startsWith matching (weaker) */
+  int path_raw_prefix;           /* Seraph-compat raw startsWith matching (weaker); Seraph requests only */
   int require_tls;               /* refuse requests not on TLS */
   int require_client_cert;       /* signature AND registered client certificate */
 } ta_policy_t;
