@@ -372,6 +372,15 @@ static void test_refusals(void **state)
   ta_msg_add_field(req, "Content-Digest", "sha-256=:not base64!:");
   assert_int_equal(one_line(req, "content-digest;sf", &v), TA_E_COMPONENT_INVALID);
 
+  /* covering another signature (RFC 9421 4.3): one member of Signature */
+  ta_msg_add_field(req, "Signature", "sig1=:AAAA:,  proxy=:BBBB:");
+  ta_msg_add_field(req, "Signature-Input", "sig1=( \"@method\" );created=1");
+  assert_int_equal(one_line(req, "signature;key=\"sig1\"", &v), TA_OK);
+  assert_string_equal(v, "\"signature\";key=\"sig1\": :AAAA:");
+  assert_int_equal(one_line(req, "signature-input;sf", &v), TA_OK);
+  assert_string_equal(v, "\"signature-input\";sf: sig1=(\"@method\");created=1");
+  assert_int_equal(one_line(req, "signature;key=\"sig2\"", &v), TA_E_COMPONENT_MISSING);
+
   /* duplicates */
   const char *const dup[] = {"@method", "x-a", "\"@method\""};
   assert_int_equal(lines(req, dup, 3, &v), TA_E_COMPONENT_DUP);
