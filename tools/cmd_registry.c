@@ -165,8 +165,9 @@ static int commit_edit(edit_ctx_t *e, int flags, ta_registry_t **out)
   }
   if (e->edit_failed)
     return ta_cli_fail(c, TA_EXIT_FAILED, e->fail_token ? e->fail_token : "edit-refused",
-                       e->fail_token && strcmp(e->fail_token, "unknown-key") == 0
-                           ? apr_psprintf(c->pool, "trustapp-admin show %s lists its key fingerprints", e->id)
+                       e->fail_token && strcmp(e->fail_token, "key-not-removed") == 0
+                           ? apr_psprintf(c->pool, "trustapp-admin show %s lists its key fingerprints; "
+                                          "an application keeps at least one key", e->id)
                        : e->fail_token && strcmp(e->fail_token, "key-exists") == 0
                            ? "the application already has this key; generate a new key pair to rotate"
                        : e->fail_token && strcmp(e->fail_token, "app-exists") == 0
@@ -556,7 +557,8 @@ static ta_status_t step_remove_key(edit_ctx_t *e, ta_regdoc_t *doc, const char *
     *err = apr_psprintf(e->c->pool, "no application '%s' in %s", e->id, e->c->registry_path);
     return TA_E_CONFIG;
   }
-  e->fail_token = "unknown-key";
+  /* refused for an unknown fingerprint or the application's last key */
+  e->fail_token = "key-not-removed";
   return ta_regdoc_remove_key(doc, e->id, e->fingerprint, err);
 }
 

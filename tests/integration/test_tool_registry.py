@@ -119,7 +119,8 @@ def test_key_rotation(reg, keys):
     (["set", "app", "--protocols", "rfc9421 telnet"], "invalid-value", "telnet"),
     (["set", "ghost", "--name", "x"], "unknown-app", "ghost"),
     (["remove", "ghost"], "unknown-app", "ghost"),
-    (["remove-key", "app", "SHA256:nope"], "unknown-key", "SHA256:nope"),
+    (["remove-key", "app", "SHA256:nope"], "key-not-removed", "SHA256:nope"),
+    (["remove-key", "app", "FINGERPRINT"], "key-not-removed", "last key"),
     (["add-key", "app", "KEYFILE"], "key-exists", "already"),
     (["add", "--public-key", "KEYFILE", "--id", "app"], "app-exists", "app"),
     (["add", "--public-key", "GARBAGE", "--id", "new"], "key-invalid", "GARBAGE"),
@@ -129,7 +130,8 @@ def test_invalid_input_changes_nothing(reg, keys, tmp_path, args, token, needle)
     assert add(reg, keys, "app", "--ip", "127.0.0.1", "--path", "/rest").rc == 0
     garbage = tmp_path / "garbage.pem"
     garbage.write_text("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
-    subst = {"KEYFILE": str(keys["ed25519"][0]), "GARBAGE": str(garbage)}
+    subst = {"KEYFILE": str(keys["ed25519"][0]), "GARBAGE": str(garbage),
+             "FINGERPRINT": keys["ed25519"][1]}
     args = [subst.get(a, a) for a in args]
     before = reg.read_bytes()
     r = run_json("--registry", reg, *args)

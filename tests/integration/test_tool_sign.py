@@ -231,3 +231,15 @@ def test_plain_http_request(keypairs):
     with HTTPSServer(routes={"*": (204, {}, "")}) as srv:
         r = request(srv, keypairs, "/x", scheme="http")
     assert r.rc == 0 and r.json["status"] == 204, r
+
+
+def test_hostile_response_headers_are_neutralised(pki, keypairs):
+    cert, key = pki["server"]
+    route = (403, {"TrustedApp-Error": "path-not-allowed",
+                   "TrustedApp-Error-Detail": "path /x\x1b[2J is outside"}, "no")
+    with HTTPSServer(cert, key, routes={"*": route}) as srv:
+        r = run("request", "--key", keypairs["ed25519"][0], "--id", "app1",
+                "--url", "https://localhost:%d/x" % srv.port, "--cacert", pki["ca"].cert)
+    assert r.rc == 5, r
+    assert "\x1b" not in r.out and "\x1b" not in r.err
+    assert "path-not-allowed" in r.err
