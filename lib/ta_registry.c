@@ -730,10 +730,16 @@ static ta_status_t build_registry(loader_t *L, xmlDocPtr doc)
       n_apps++;
   ta_registry_t *reg = L->reg;
   reg->apps = apr_pcalloc(L->p, sizeof(ta_app_t) * (n_apps ? n_apps : 1));
+  /* Per-application temporaries live in a pool cleared after each one, so
+   * the transient memory does not grow with the number of applications. */
+  apr_pool_t *outer = L->scratch, *per_app;
+  if (apr_pool_create(&per_app, outer) != APR_SUCCESS)
+    return TA_E_NOMEM;
+  L->scratch = per_app;
+  ta_status_t st = TA_OK;
   for (xmlNodePtr c = root->children; c; c = c->next) {
     if (c->type != XML_ELEMENT_NODE)
       continue;
-    ta_status_t st;
     if (is_elem(c, "self")) {
       st = load_self(L, c);
     } else if (is_elem(c, "application")) {
@@ -748,10 +754,12 @@ static ta_status_t build_registry(loader_t *L, xmlDocPtr doc)
     } else {
       st = fail(L, c, "unexpected element <%s>", (const char *)c->name);
     }
+    apr_pool_clear(per_app);
     if (st != TA_OK)
-      return st;
+      break;
   }
-  return TA_OK;
+  L->scratch = outer;
+  return st;
 }
 
 ta_status_t ta_registry_parse(apr_pool_t *p, const char *xml, size_t len, const char *name,
