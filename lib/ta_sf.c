@@ -154,12 +154,26 @@ static ta_status_t parse_number(cursor_t *c, ta_sf_bare_t *out)
   return TA_OK;
 }
 
+/* Bytes up to the closing DQUOTE (escapes skipped), or to the end of the
+ * input when there is none: the value is never longer, and sizing each
+ * buffer by this span (not by the rest of the input) keeps memory linear
+ * in the input however many strings it holds. */
+static size_t quoted_span(const cursor_t *c, int with_escapes)
+{
+  size_t i = c->pos;
+  while (i < c->len && c->s[i] != '"') {
+    if (with_escapes && c->s[i] == '\\' && i + 1 < c->len)
+      i++;
+    i++;
+  }
+  return (i < c->len ? i : c->len) - c->pos;
+}
+
 /* 4.2.5 Parsing a String */
 static ta_status_t parse_string(cursor_t *c, ta_sf_bare_t *out)
 {
   c->pos++;   /* DQUOTE */
-  /* The unescaped value is never longer than the rest of the input. */
-  char *buf = apr_palloc(c->pool, c->len - c->pos + 1);
+  char *buf = apr_palloc(c->pool, quoted_span(c, 1) + 1);
   size_t n = 0;
   for (;;) {
     if (at_end(c))
@@ -299,7 +313,7 @@ static ta_status_t parse_display_string(cursor_t *c, ta_sf_bare_t *out)
   if (peek(c) != '"')
     return TA_E_SF_PARSE;
   c->pos++;
-  unsigned char *buf = apr_palloc(c->pool, c->len - c->pos + 1);
+  unsigned char *buf = apr_palloc(c->pool, quoted_span(c, 0) + 1);
   size_t n = 0;
   for (;;) {
     if (at_end(c))
