@@ -13,3 +13,7 @@ lib/registry_xsd.inc: $(top_srcdir)/lib/registry.xsd
 registry_xsd_objects = lib/libtrustedapp_la-ta_registry_xsd.lo
 $(registry_xsd_objects): lib/registry_xsd.inc
 CLEANFILES += lib/registry_xsd.inc lib/registry_xsd.inc.tmp
+
+# Shipped with the sources: the example (loaded by tests/unit/test_registry),
+# the format documentation and the fuzz seeds.
+EXTRA_DIST += conf-examples/registry.xml docs/REGISTRY.md tests/fuzz/corpus/registry
