@@ -10,6 +10,7 @@
 #define TA_MOD_MAIN
 #include "mod_trustedapp.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include "http_core.h"
@@ -148,10 +149,13 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
   return ta_mod_replay_post_config(pconf, ptemp, s);
 }
 
+/* apache2 -t: the hook cannot fail the test, so a broken registry ends it
+ * here, after the message, instead of printing "Syntax OK". */
 static void test_config(apr_pool_t *pconf, server_rec *s)
 {
   ta_mod_config_warnings(pconf, s);
-  ta_mod_registry_test_config(pconf, s);
+  if (ta_mod_registry_test_config(pconf, s) != OK)
+    exit(1);
 }
 
 static void child_init(apr_pool_t *pchild, server_rec *s)

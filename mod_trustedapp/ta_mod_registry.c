@@ -309,7 +309,7 @@ int ta_mod_registry_test_config(apr_pool_t *pconf, server_rec *s)
   return failed ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
-/* Parent process, about once a second: keep the last good text current so a
+/* Parent process, from the MPM's monitor hook (about every 10 s): keep the last good text current so a
  * broken file at the next graceful restart falls back to the newest good one. */
 int ta_mod_registry_monitor(apr_pool_t *p, server_rec *s)
 {
@@ -332,6 +332,8 @@ int ta_mod_registry_monitor(apr_pool_t *p, server_rec *s)
     if (read_file(tp, h->path, &text, &len, &id, &err) == APR_SUCCESS
         && ta_registry_parse(tp, text, len, h->path, &reg, &err) == TA_OK && reg) {
       save_text(h->saved, text, len, &id);
+      ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "%s registry %s: last good copy updated for "
+                   "graceful restarts", ta_mod_tag(tp, TA_OK), h->path);
     } else {
       h->saved->bad = id;
     }
