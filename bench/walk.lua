@@ -89,7 +89,8 @@ function response(status, headers, body)
     finished = true
     wrk.thread:stop()
     -- system() ignores SIGINT in wrk while the shell runs: deliver it later
-    os.execute("(sleep 0.2; kill -INT $PPID) >/dev/null 2>&1 &")
+    -- (and only to wrk: $PPID is checked to still be this wrk process)
+    os.execute("(sleep 0.2; [ \"$(cat /proc/$PPID/comm 2>/dev/null)\" = wrk ] && kill -INT $PPID) >/dev/null 2>&1 &")
   end
 end
 
