@@ -787,13 +787,16 @@ static ta_status_t write_replace(apr_pool_t *p, const char *path, const char *xm
   const char *what = NULL;
   int e = 0;
   mode_t mode = orig ? (orig->st_mode & 07777) : 0644;
+  struct stat tmp_st;
   if (write_all(fd, xml, len) != 0)
     what = "write";
   else if (fsync(fd) != 0)
     what = "fsync";
   else if (fchmod(fd, mode) != 0)
     what = "chmod";
-  else if (orig && (orig->st_uid != geteuid() || orig->st_gid != getegid()) &&
+  else if (fstat(fd, &tmp_st) != 0)
+    what = "stat";
+  else if (orig && (orig->st_uid != tmp_st.st_uid || orig->st_gid != tmp_st.st_gid) &&
            fchown(fd, orig->st_uid, orig->st_gid) != 0)
     what = "cannot keep the registry's owner/group (run as the owner or root)";
   if (what)

@@ -283,6 +283,22 @@ static void test_permissions_kept(void **state)
   assert_int_not_equal(st1.st_ino, st0.st_ino);
 }
 
+/* Root edits a file owned by the server's user: owner and group survive. */
+static void test_owner_kept(void **state)
+{
+  (void)state;
+  if (geteuid() != 0)
+    skip();
+  add_app("o1", TA_REGISTRY_CREATE);
+  assert_int_equal(chown(reg_path(), 65534, 65534), 0);
+  add_app("o2", 0);
+  struct stat st;
+  assert_int_equal(stat(reg_path(), &st), 0);
+  assert_int_equal(st.st_uid, 65534);
+  assert_int_equal(st.st_gid, 65534);
+  assert_int_equal(st.st_mode & 07777, 0644);
+}
+
 static ta_status_t bad_ip_edit(ta_regdoc_t *doc, void *baton, const char **err)
 {
   (void)baton;
@@ -503,6 +519,7 @@ int main(void)
     cmocka_unit_test_setup(test_concurrent_writers, each_setup),
     cmocka_unit_test_setup(test_crash_before_rename, each_setup),
     cmocka_unit_test_setup(test_permissions_kept, each_setup),
+    cmocka_unit_test_setup(test_owner_kept, each_setup),
     cmocka_unit_test_setup(test_invalid_edit_leaves_file, each_setup),
     cmocka_unit_test_setup(test_unchanged_result_not_rewritten, each_setup),
     cmocka_unit_test_setup(test_symlinked_registry, each_setup),
