@@ -427,6 +427,9 @@ static int run_add(ta_cli_t *c)
     return ta_cli_fail(c, TA_EXIT_USAGE, "usage",
                        "trustapp-admin add --url https://peer.example.com  or  add --public-key FILE --id ID",
                        "add needs exactly one of --url or --public-key");
+  int rc = check_edit_options(c);  /* before any network traffic */
+  if (rc != TA_EXIT_OK)
+    return rc;
   if (url)
     return ta_regcmd_add_from_url(c, url);
   const char *id = ta_cli_opt(c, "id");
@@ -436,9 +439,6 @@ static int run_add(ta_cli_t *c)
   char *data;
   size_t len;
   const char *err;
-  int rc = check_edit_options(c);
-  if (rc != TA_EXIT_OK)
-    return rc;
   if (ta_cli_read_file(c, keyfile, 1024 * 1024, &data, &len, &err) != 0)
     return ta_cli_fail(c, TA_EXIT_FAILED, "key-unreadable", NULL, "%s", err);
   apr_array_header_t *keys = apr_array_make(c->pool, 1, sizeof(ta_regcmd_key_t));
