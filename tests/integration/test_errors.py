@@ -43,14 +43,18 @@ def test_one_log_line_per_failure_with_request_id(srv, shared_app):
     ([("Signature-Input", 'ta=("@method");created=1;keyid="app1"')], "signature-missing"),
     ([("Signature", "ta=:AAAA:")], "signature-input-missing"),
     ([("Signature-Input", "ta=(((("), ("Signature", "ta=:AAAA:")], "malformed-field"),
-    # Two lines under httpd's per-line limit, combined over the 8 KiB signature limit.
-    ([("Signature-Input", 'ta=("@method");created=1;keyid="app1"'),
-      ("Signature", "ta=:" + "A" * 5000 + ":"), ("Signature", "tb=:" + "A" * 5000 + ":")],
-     "field-too-large"),
 ])
 def test_malformed_credentials(srv, headers, token):
     r = srv.request("GET", "/rest/", headers)
     assert r.status == 401 and r.error == token
+
+
+def test_oversized_signature_field(httpd, app):
+    # httpd's own limit (8190) is raised so that the module's 8 KiB limit is reached.
+    srv = httpd(apps=[app], global_conf="LimitRequestFieldSize 32000")
+    r = srv.request("GET", "/rest/", [("Signature-Input", 'ta=("@method");created=1;keyid="app1"'),
+                                      ("Signature", "ta=:" + "A" * 12000 + ":")])
+    assert r.status == 401 and r.error == "field-too-large"
 
 
 def test_status_codes_follow_the_error_table(srv, shared_app):
