@@ -127,6 +127,12 @@ static int diagnose_refusal(ta_cli_t *c, const ta_signed_req_t *s, const ta_http
                        first_segment(c->pool, path ? path : req_path));
     break;
   }
+  case TA_E_BAD_SIGNATURE:
+    /* the usual cause is a URL rewritten between here and the server:
+     * show what was signed so it can be compared with the server's view */
+    if (s->base)
+      ta_out_textf(c, "\nsigned base (compare with the URL the server sees):\n%s\n", s->base);
+    break;
   case TA_E_USER_DENIED:
     msg = apr_psprintf(c->pool, "application '%s' may not act as user '%s'", id,
                        ta_cli_opt(c, "user") ? ta_cli_opt(c, "user") : "?");
@@ -160,6 +166,8 @@ static int run_request(ta_cli_t *c)
   rc = ta_http_perform(c, &req, &r);
   json_object_set_new(c->result, "url", json_string(s.url));
   json_object_set_new(c->result, "protocol", json_string(s.protocol));
+  if (s.base)
+    json_object_set_new(c->result, "signature_base", json_string(s.base));
   if (rc != TA_EXIT_OK) {
     json_object_set_new(c->result, "tls_chain", ta_tls_chain_json(r.tls));
     ta_out_textf(c, "%s", ta_tls_chain_text(c->pool, r.tls));

@@ -192,6 +192,15 @@ def test_clock_skew_measured_from_date(pki, keypairs, offset, direction):
     assert "NTP" in r.json["error"]["fix"]
 
 
+def test_bad_signature_shows_the_signed_base(pki, keypairs):
+    cert, key = pki["server"]
+    with HTTPSServer(cert, key, routes={"*": refusal(401, "bad-signature")}) as srv:
+        r = run("request", "--key", keypairs["ed25519"][0], "--id", "app1",
+                "--url", "https://localhost:%d/rest/x" % srv.port, "--cacert", pki["ca"].cert)
+    assert r.rc == 5, r
+    assert '"@target-uri": https://localhost:%d/rest/x' % srv.port in r.out
+
+
 def test_refusal_without_our_header(pki, keypairs):
     cert, key = pki["server"]
     with HTTPSServer(cert, key, routes={"*": (401, {"WWW-Authenticate": "Basic"}, "no")}) as srv:
