@@ -14,14 +14,20 @@ typedef struct {
   unsigned len;
 } ta_ip_net_t;
 
-/* Networks of one family sorted by (len, addr); lens[] lists the distinct
- * prefix lengths present, so a lookup is one binary search per length. */
+/* The run of nets sharing one prefix length. */
+typedef struct {
+  unsigned len;
+  size_t start, count;
+} ta_ip_group_t;
+
+/* Networks of one family sorted by (len, addr); groups[] lists the distinct
+ * prefix lengths present, so a lookup is one binary search per length.
+ * Sized by what is present: a registry holds one set per app. */
 typedef struct {
   ta_ip_net_t *nets;
   size_t n;
-  unsigned lens[129];
-  size_t starts[129], counts[129];
-  size_t n_lens;
+  ta_ip_group_t *groups;
+  size_t n_groups;
   size_t addr_bytes;
 } ta_ip_family_t;
 
@@ -174,10 +180,10 @@ static int net_cmp(const void *a, const void *b)
 }
 
 /* Sorts, drops duplicates, and indexes the distinct prefix lengths. */
-static void family_build(ta_ip_family_t *f, size_t addr_bytes)
+static void family_build(apr_pool_t *p, ta_ip_family_t *f, size_t addr_bytes)
 {
   f->addr_bytes = addr_bytes;
-  f->n_lens = 0;
+  f->n_groups = 0;
   if (f->n == 0)
     return;
   qsort(f->nets, f->n, sizeof(*f->nets), net_cmp);
@@ -188,14 +194,19 @@ static void family_build(ta_ip_family_t *f, size_t addr_bytes)
     f->nets[w++] = f->nets[r];
   }
   f->n = w;
+  size_t distinct = 0;
+  for (size_t i = 0; i < f->n; i++)
+    if (i == 0 || f->nets[i - 1].len != f->nets[i].len)
+      distinct++;
+  f->groups = apr_palloc(p, distinct * sizeof(*f->groups));
   for (size_t i = 0; i < f->n; i++) {
-    if (f->n_lens == 0 || f->lens[f->n_lens - 1] != f->nets[i].len) {
-      f->lens[f->n_lens] = f->nets[i].len;
-      f->starts[f->n_lens] = i;
-      f->counts[f->n_lens] = 0;
-      f->n_lens++;
+    if (f->n_groups == 0 || f->groups[f->n_groups - 1].len != f->nets[i].len) {
+      ta_ip_group_t *g = &f->groups[f->n_groups++];
+      g->len = f->nets[i].len;
+      g->start = i;
+      g->count = 0;
     }
-    f->counts[f->n_lens - 1]++;
+    f->groups[f->n_groups - 1].count++;
   }
 }
 
@@ -220,8 +231,8 @@ ta_status_t ta_ip_set_parse(apr_pool_t *p, const char *const *patterns, size_t n
     ta_ip_family_t *f = is_v6 ? &s->v6 : &s->v4;
     f->nets[f->n++] = net;
   }
-  family_build(&s->v4, 4);
-  family_build(&s->v6, 16);
+  family_build(p, &s->v4, 4);
+  family_build(p, &s->v6, 16);
   s->count = n;
   *out = s;
   return TA_OK;
@@ -229,11 +240,12 @@ ta_status_t ta_ip_set_parse(apr_pool_t *p, const char *const *patterns, size_t n
 
 static int family_match(const ta_ip_family_t *f, const unsigned char *addr)
 {
-  for (size_t li = 0; li < f->n_lens; li++) {
+  for (size_t gi = 0; gi < f->n_groups; gi++) {
+    const ta_ip_group_t *g = &f->groups[gi];
     unsigned char key[16] = {0};
     memcpy(key, addr, f->addr_bytes);
-    mask_bytes(key, f->addr_bytes, f->lens[li]);
-    size_t lo = f->starts[li], hi = lo + f->counts[li];
+    mask_bytes(key, f->addr_bytes, g->len);
+    size_t lo = g->start, hi = lo + g->count;
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
       int c = memcmp(f->nets[mid].addr, key, sizeof(key));
