@@ -146,6 +146,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
   rc = ta_mod_registry_post_config(pconf, ptemp, s);
   if (rc != OK)
     return rc;
+  rc = ta_mod_certdoc_post_config(pconf, ptemp, s);
+  if (rc != OK)
+    return rc;
   return ta_mod_replay_post_config(pconf, ptemp, s);
 }
 
@@ -170,6 +173,7 @@ static void register_hooks(apr_pool_t *p)
   ap_hook_test_config(test_config, NULL, NULL, APR_HOOK_MIDDLE);
   ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
   ap_hook_monitor(ta_mod_registry_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+  ap_hook_quick_handler(ta_mod_certdoc_quick_handler, NULL, NULL, APR_HOOK_MIDDLE);
   ap_hook_check_authn(check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
   ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
   ta_mod_authz_register(p);

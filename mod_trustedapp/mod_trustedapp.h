@@ -59,6 +59,8 @@ typedef struct {
   const char *registry_where;       /* "file:line" of the directive, for messages */
   ta_mod_registry_t *registry;      /* set in post_config */
   const char *cert_doc_path;        /* TrustedAppCertificatePath; NULL: not served */
+  const char *cert_doc_alg;         /* its optional algorithm (RSA self keys) */
+  const char *cert_doc_json;        /* built in post_config; NULL: not served (404) */
 } ta_srv_conf_t;
 
 typedef struct {
@@ -110,6 +112,13 @@ int ta_mod_registry_test_config(apr_pool_t *pconf, server_rec *s);
  * changed (checked at most once a second). The reference is released when
  * r->pool is cleared. NULL when the server has no registry. */
 const ta_registry_t *ta_mod_registry_acquire(request_rec *r);
+
+/* The generation in force (post_config, parent only). */
+const ta_registry_t *ta_mod_registry_current(ta_mod_registry_t *h);
+
+/* ta_mod_certdoc.c */
+int ta_mod_certdoc_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
+int ta_mod_certdoc_quick_handler(request_rec *r, int lookup_uri);
 
 /* ta_mod_replay.c */
 void ta_mod_replay_pre_config(apr_pool_t *pconf);

@@ -9,6 +9,8 @@
 #include <apr_uri.h>
 #include "apr_lib.h"
 
+#include "ta_keys.h"
+
 #define TA_MAX_SKEW_SEC (24 * 3600)
 
 int ta_mod_flag(int value, int dflt)
@@ -29,6 +31,7 @@ void *ta_mod_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
   c->registry_path = add->registry_path ? add->registry_path : base->registry_path;
   c->registry_where = add->registry_path ? add->registry_where : base->registry_where;
   c->cert_doc_path = add->cert_doc_path ? add->cert_doc_path : base->cert_doc_path;
+  c->cert_doc_alg = add->cert_doc_path ? add->cert_doc_alg : base->cert_doc_alg;
   return c;
 }
 
@@ -170,15 +173,18 @@ static const char *set_replay_cache(cmd_parms *cmd, void *dummy, const char *arg
   return ta_mod_replay_set(cmd, arg);
 }
 
-static const char *set_cert_path(cmd_parms *cmd, void *dummy, const char *arg)
+static const char *set_cert_path(cmd_parms *cmd, void *dummy, const char *arg, const char *alg)
 {
   ta_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config, &trustedapp_module);
   const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
   if (err)
     return err;
   if (arg[0] != '/' || strchr(arg, '?') || strchr(arg, '#') || strstr(arg, "/../"))
-    return bad_value(cmd, arg, "an absolute URL path like /trustedapp/certificate");
+    return bad_value(cmd, arg, "an absolute URL path like /.well-known/trustedapp-certificate");
+  if (alg && ta_alg_from_name(alg) == TA_ALG_NONE)
+    return bad_value(cmd, alg, "an algorithm name such as rsa-pss-sha512 or rsa-v1_5-sha256");
   sc->cert_doc_path = arg;
+  sc->cert_doc_alg = alg;
   return NULL;
 }
 
@@ -349,8 +355,9 @@ const command_rec ta_mod_cmds[] = {
                 "The registry of trusted applications (XML file, see docs/REGISTRY.md)"),
   AP_INIT_TAKE1("TrustedAppReplayCache", set_replay_cache, NULL, RSRC_CONF,
                 "socache provider[:args] remembering nonces (default shmcb)"),
-  AP_INIT_TAKE1("TrustedAppCertificatePath", set_cert_path, NULL, RSRC_CONF,
-                "URL path serving this server's trusted-application certificate document"),
+  AP_INIT_TAKE12("TrustedAppCertificatePath", set_cert_path, NULL, RSRC_CONF,
+                 "URL path serving this server's certificate document (from the registry's <self>) "
+                 "[algorithm, for RSA keys]"),
   AP_INIT_ITERATE("TrustedAppProtocols", set_protocols, NULL, TA_DIR,
                   "Accepted credentials: native (RFC 9421), seraph (legacy), mtls"),
   AP_INIT_TAKE12("TrustedAppClockSkew", set_clock_skew, NULL, TA_DIR,

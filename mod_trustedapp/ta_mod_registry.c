@@ -436,3 +436,8 @@ const ta_registry_t *ta_mod_registry_acquire(request_rec *r)
   apr_pool_cleanup_register(r->pool, ref, ref_cleanup, apr_pool_cleanup_null);
   return ref->g->reg;
 }
+
+const ta_registry_t *ta_mod_registry_current(ta_mod_registry_t *h)
+{
+  return h && h->current ? h->current->reg : NULL;
+}

@@ -67,3 +67,35 @@ TrustedAppReplayCache shmcb
     p = srv.configtest()
     assert p.returncode == 0, p.stderr
     assert srv.start().returncode == 0
+
+
+def test_certificate_document_served_without_credentials(httpd, app):
+    import json
+    import tasig
+    from conftest import registry_xml
+    self_key = tasig.generate_key("ed25519")
+    conf = "TrustedAppCertificatePath /.well-known/trustedapp-certificate\n" + conftest.PROTECTED_CONF
+    srv = httpd(conf=conf, registry=registry_xml(app, self_id="jira:1234", self_key_file="self.key"),
+                start=False)
+    key_file = srv.root / "self.key"
+    key_file.write_text(tasig.private_pem(self_key))
+    os_chmod = __import__("os").chmod
+    os_chmod(key_file, 0o600)
+    assert srv.start().returncode == 0, srv.error_log()
+    r = srv.request("GET", "/.well-known/trustedapp-certificate")
+    assert r.status == 200, r.body
+    assert r.headers["Content-Type"].startswith("application/json")
+    doc = json.loads(r.body)
+    assert doc["format"] == "trustedapp-certificate/1" and doc["id"] == "jira:1234"
+    assert doc["keys"][0]["public_key"] == tasig.public_pem(self_key)
+    assert "PRIVATE" not in r.body.decode()
+    assert srv.request("POST", "/.well-known/trustedapp-certificate", body=b"").status == 405
+    # Everything else stays protected.
+    assert srv.request("GET", "/.well-known/other").status == 401
+
+
+def test_certificate_document_without_self_is_not_served(httpd, app):
+    conf = "TrustedAppCertificatePath /cert\n" + conftest.PROTECTED_CONF
+    srv = httpd(conf=conf, apps=[app])
+    srv.expect_log(r"TA9003 config: TrustedAppCertificatePath /cert is not served: the registry has no <self")
+    assert srv.request("GET", "/cert").status == 404
