@@ -174,7 +174,12 @@ static int run_request(ta_cli_t *c)
     return rc;
   }
   json_object_set_new(c->result, "status", json_integer(r.status));
-  ta_out_textf(c, "HTTP %ld\n", r.status);
+  if (r.tls->tls_version) {
+    json_object_set_new(c->result, "tls_version", json_string(r.tls->tls_version));
+    json_object_set_new(c->result, "cipher", json_string(r.tls->cipher));
+  }
+  ta_out_textf(c, "HTTP %ld%s%s\n", r.status, r.tls->tls_version ? " over " : "",
+               r.tls->tls_version ? r.tls->tls_version : "");
   json_t *hdrs = json_object();
   const apr_array_header_t *arr = apr_table_elts(r.headers);
   const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;

@@ -52,8 +52,13 @@ static int run_tls_fetch(ta_cli_t *c)
     json_object_set_new(c->result, "saved_to", json_string(out));
     ta_out_textf(c, "saved %d certificate(s) as PEM to %s\n", resp.tls->certs->nelts, out);
   }
+  if (resp.tls->tls_version) {
+    json_object_set_new(c->result, "tls_version", json_string(resp.tls->tls_version));
+    json_object_set_new(c->result, "cipher", json_string(resp.tls->cipher));
+    ta_out_textf(c, "negotiated: %s, %s\n", resp.tls->tls_version, resp.tls->cipher);
+  }
   if (rc == TA_EXIT_OK)
-    ta_out_textf(c, "verified: yes (TLS >= 1.2, chain and host name checked)\n");
+    ta_out_textf(c, "verified: yes (chain and host name checked)\n");
   else if (out && resp.tls->certs->nelts == 0)
     ta_out_textf(c, "nothing saved to %s: no certificate was received\n", out);
   return rc;

@@ -164,6 +164,19 @@ static int record_cert_request(SSL *ssl, X509 **x509, EVP_PKEY **pkey)
   return 0;
 }
 
+static void record_handshake(const SSL *ssl, int where, int ret)
+{
+  (void)ret;
+  if (!(where & SSL_CB_HANDSHAKE_DONE))
+    return;
+  ta_tls_capture_t *cap = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), capture_index);
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(ssl);
+  if (cap && cipher) {
+    cap->tls_version = apr_pstrdup(cap->pool, SSL_get_version(ssl));
+    cap->cipher = apr_pstrdup(cap->pool, SSL_CIPHER_get_name(cipher));
+  }
+}
+
 int ta_tls_capture_install(void *ssl_ctx, ta_tls_capture_t *cap)
 {
   SSL_CTX *ctx = ssl_ctx;
@@ -174,6 +187,7 @@ int ta_tls_capture_install(void *ssl_ctx, ta_tls_capture_t *cap)
   /* keep libcurl's mode (peer verification on); only add the recorder */
   SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER, record_verify);
   SSL_CTX_set_client_cert_cb(ctx, record_cert_request);
+  SSL_CTX_set_info_callback(ctx, record_handshake);
   return 0;
 }
 

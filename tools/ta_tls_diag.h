@@ -29,6 +29,8 @@ typedef struct {
   int verify_error_depth;
   const char *verify_error_subject;
   int client_cert_requested;    /* the server asked for a certificate we did not have */
+  const char *tls_version;      /* negotiated ("TLSv1.3") once a handshake completed, else NULL */
+  const char *cipher;
 } ta_tls_capture_t;
 
 ta_tls_capture_t *ta_tls_capture_make(apr_pool_t *p);

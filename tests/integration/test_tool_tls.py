@@ -36,6 +36,7 @@ def test_good_chain_verified_and_described(pki, tmp_path):
                      "--out", out)
     assert r.rc == 0, r
     assert r.json["verified"] is True
+    assert r.json["tls_version"] in ("TLSv1.2", "TLSv1.3") and r.json["cipher"]
     leaf = r.json["chain"][0]
     assert leaf["subject"] == "CN=good"
     assert leaf["issuer"] == "CN=Test Root CA"
