@@ -252,3 +252,25 @@ def test_hostile_response_headers_are_neutralised(pki, keypairs):
     assert r.rc == 5, r
     assert "\x1b" not in r.out and "\x1b" not in r.err
     assert "path-not-allowed" in r.err
+
+
+@pytest.mark.parametrize("alg", ["ed25519", "ecdsa-p384-sha384", "rsa-pss-sha512"])
+def test_keygen_cert_sign_round_trip(tmp_path, alg):
+    """The public key a peer learns from `cert` verifies what `sign` produces."""
+    key = tmp_path / "self.key"
+    extra = ["--bits", "2048"] if alg.startswith("rsa") else []
+    assert run_json("keygen", "--alg", alg, "--out", key, *extra).rc == 0
+    alg_opt = ["--alg", alg] if alg.startswith("rsa") else []
+    doc = run_json("cert", "--id", "self:1", "--key", key, *alg_opt)
+    assert doc.rc == 0, doc
+    published = doc.json["document"]["keys"][0]
+    assert published["alg"] == alg
+    url = "https://peer.example/rest/api?x=1"
+    s = run_json("sign", "--key", key, "--id", "self:1", "--url", url, "--user", "bob", *alg_opt)
+    assert s.rc == 0, s
+    h = {x["name"]: x["value"] for x in s.json["headers"]}
+    label, covered, params = parse_params(h["Signature-Input"])
+    assert dict(params)["keyid"] == doc.json["document"]["id"]
+    base, _ = tasig.signature_base(tasig.Message("GET", url, [("TrustedApp-User", "bob")]), covered, params)
+    sig = base64.b64decode(h["Signature"].split("=", 1)[1].strip(":"))
+    verify(published["public_key"], alg, base.encode(), sig)
