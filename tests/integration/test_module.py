@@ -99,3 +99,18 @@ def test_certificate_document_without_self_is_not_served(httpd, app):
     srv = httpd(conf=conf, apps=[app])
     srv.expect_log(r"TA9003 config: TrustedAppCertificatePath /cert is not served: the registry has no <self")
     assert srv.request("GET", "/cert").status == 404
+
+
+def test_conf_example_is_valid(httpd, app):
+    """conf-examples/trustedapp.conf as shipped (module paths and file locations adapted)."""
+    text = (conftest.REPO / "conf-examples" / "trustedapp.conf").read_text()
+    lines = [l for l in text.splitlines() if not l.startswith("LoadModule")]
+    text = "\n".join(lines)
+    text = text.replace("/etc/apache2/trustedapp/registry.xml", "@REGISTRY@")
+    text = text.replace("${APACHE_RUN_DIR}", "@ROOT@/run")
+    srv = httpd(conf=text, apps=[app], start=False)
+    srv.expect_log(r"TrustedAppCertificatePath /\.well-known/trustedapp-certificate is not served")
+    assert srv.configtest().returncode == 0
+    assert srv.start().returncode == 0
+    assert srv.request("GET", "/rest/").error == "no-credentials"
+    assert srv.signed("GET", "/rest/", app).status == 200
