@@ -202,6 +202,18 @@ static void test_load_every_reference_key(void **state)
     assert_null(ta_key_private_pem(p, k));
     assert_non_null(ta_key_private_pem(p, priv));
   }
+  /* CRLF line ends (files edited on Windows) load the same key. */
+  size_t n;
+  char *lf = slurp(p, KEYS "test-key-ecc-p256.pub.pem", &n);
+  char *crlf = apr_palloc(p, 2 * n + 1), *o = crlf;
+  for (size_t i = 0; i < n; i++) {
+    if (lf[i] == '\n')
+      *o++ = '\r';
+    *o++ = lf[i];
+  }
+  ta_key_t *k;
+  assert_int_equal(ta_key_load_public(p, crlf, (size_t)(o - crlf), TA_ALG_NONE, &k, NULL), TA_OK);
+  assert_string_equal(ta_key_fingerprint(p, k), keys[1].fp);
   /* test-key-rsa also in SPKI form. */
   ta_key_t *spki = load_pub(p, "test-key-rsa.pub.spki.pem", TA_ALG_RSA_V1_5_SHA256);
   assert_string_equal(ta_key_fingerprint(p, spki), keys[2].fp);
