@@ -149,6 +149,7 @@ class Httpd:
         self.pid_path = root / "httpd.pid"
         self.expected = []
         self.running = False
+        self.tls_context = None      # set to an ssl.SSLContext when the server speaks TLS
         self._setup_tree(registry)
         self.write_conf()
 
@@ -340,13 +341,20 @@ LuaMapHandler ^/echo(/.*)?$ "{self.root}/echo.lua" handle
 
     # ---- requests
     def url(self, path="/"):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
+        return "%s://127.0.0.1:%d%s" % ("https" if self.tls_context else "http", self.port, path)
 
-    def request(self, method, path, headers=(), body=None, timeout=10, source=None):
+    def request(self, method, path, headers=(), body=None, timeout=10, source=None, context=None):
         """Sends one request with the target exactly as given (no re-encoding).
-        source: local address to connect from (any 127.x.y.z works on Linux)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
-                                          source_address=(source, 0) if source else None)
+        source: local address to connect from (any 127.x.y.z works on Linux).
+        context: ssl.SSLContext for this request (default: self.tls_context)."""
+        context = context or self.tls_context
+        src = (source, 0) if source else None
+        if context:
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               source_address=src, context=context)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout,
+                                              source_address=src)
         try:
             conn.putrequest(method, path, skip_host=any(n.lower() == "host" for n, _ in headers),
                             skip_accept_encoding=True)
@@ -376,11 +384,13 @@ LuaMapHandler ^/echo(/.*)?$ "{self.root}/echo.lua" handle
         m = re.match(rb"HTTP/1\.[01] (\d{3})", resp)
         return (int(m.group(1)) if m else None), resp
 
-    def signed(self, method, path, app, user="alice", body=None, headers=(), source=None, **kw):
+    def signed(self, method, path, app, user="alice", body=None, headers=(), source=None,
+               context=None, **kw):
         """Signs with tasig (app: an App) and sends; kw goes to tasig.sign_request."""
         s = tasig.sign_request(method, self.url(path), app.key, app.id, user=user, body=body,
                                headers=headers, **kw)
-        return self.request(method, path, list(headers) + s.headers, body, source=source)
+        return self.request(method, path, list(headers) + s.headers, body, source=source,
+                            context=context)
 
 
 # ------------------------------------------------------------------ registry helpers
