@@ -5,12 +5,14 @@
 
 #include <apr_strings.h>
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -26,6 +28,7 @@
 struct ta_key {
   ta_alg_t alg;
   EVP_PKEY *pkey;        /* NULL for HMAC */
+  EVP_PKEY *spki;        /* published public half when it differs from pkey, else NULL */
   EVP_MD *md;            /* fetched once; NULL for ed25519 and HMAC */
   unsigned char *secret; /* HMAC only */
   size_t secret_len;
@@ -81,10 +84,12 @@ static apr_status_t key_cleanup(void *data)
 {
   ta_key_t *k = data;
   EVP_PKEY_free(k->pkey);
+  EVP_PKEY_free(k->spki);
   EVP_MD_free(k->md);
   if (k->secret != NULL)
     OPENSSL_cleanse(k->secret, k->secret_len);
   k->pkey = NULL;
+  k->spki = NULL;
   k->md = NULL;
   return APR_SUCCESS;
 }
@@ -160,6 +165,37 @@ static ta_alg_t resolve_alg(apr_pool_t *p, EVP_PKEY *pkey, ta_alg_t want, const 
   return TA_ALG_NONE;
 }
 
+/* The rsaEncryption form of an rsassaPss key: the same n and e under the
+ * OID every peer imports, so one key has one fingerprint however its
+ * private half happens to be stored. */
+static EVP_PKEY *rsa_encryption_twin(EVP_PKEY *pss)
+{
+  BIGNUM *n = NULL, *e = NULL;
+  OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+  OSSL_PARAM *params = NULL;
+  EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+  EVP_PKEY *out = NULL;
+  if (bld != NULL && ctx != NULL
+      && EVP_PKEY_get_bn_param(pss, OSSL_PKEY_PARAM_RSA_N, &n) == 1
+      && EVP_PKEY_get_bn_param(pss, OSSL_PKEY_PARAM_RSA_E, &e) == 1
+      && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) == 1
+      && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) == 1
+      && (params = OSSL_PARAM_BLD_to_param(bld)) != NULL
+      && EVP_PKEY_fromdata_init(ctx) == 1)
+    EVP_PKEY_fromdata(ctx, &out, EVP_PKEY_PUBLIC_KEY, params);
+  OSSL_PARAM_free(params);
+  OSSL_PARAM_BLD_free(bld);
+  EVP_PKEY_CTX_free(ctx);
+  BN_free(n);
+  BN_free(e);
+  return out;
+}
+
+static EVP_PKEY *spki_of(const ta_key_t *k)
+{
+  return k->spki != NULL ? k->spki : k->pkey;
+}
+
 static int self_test(apr_pool_t *p, const ta_key_t *k)
 {
   static const unsigned char probe[] = "trustedapp key self-test";
@@ -214,6 +250,10 @@ static ta_status_t finish_key(apr_pool_t *p, EVP_PKEY *pkey, ta_alg_t want,
   k->bits = bits;
   if (md_name_of(alg) != NULL && (k->md = EVP_MD_fetch(NULL, md_name_of(alg), NULL)) == NULL)
     return fail(err, "message digest unavailable in this OpenSSL");
+  /* Only for private keys: a public key's fingerprint stays the hash of
+   * the SPKI it came in (docs/CERTIFICATE.md), whatever its OID. */
+  if (is_private && EVP_PKEY_is_a(pkey, "RSA-PSS") && (k->spki = rsa_encryption_twin(pkey)) == NULL)
+    return fail(err, "the RSA-PSS key's public half could not be exported");
   switch (alg) {
   case TA_ALG_ED25519:
   case TA_ALG_ECDSA_P256_SHA256: k->sig_len = 64; break;
@@ -701,7 +741,7 @@ char *ta_key_public_pem(apr_pool_t *p, const ta_key_t *k)
     return NULL;
   BIO *bio = BIO_new(BIO_s_mem());
   char *pem = NULL;
-  if (bio != NULL && PEM_write_bio_PUBKEY(bio, k->pkey) == 1)
+  if (bio != NULL && PEM_write_bio_PUBKEY(bio, spki_of(k)) == 1)
     pem = bio_to_pool(p, bio);
   BIO_free(bio);
   ERR_clear_error();
@@ -730,7 +770,7 @@ char *ta_key_fingerprint(apr_pool_t *p, const ta_key_t *k)
   unsigned int md_len = 0;
   if (k == NULL || k->pkey == NULL)
     return NULL;
-  int der_len = i2d_PUBKEY(k->pkey, &der);
+  int der_len = i2d_PUBKEY(spki_of(k), &der);
   if (der_len <= 0) {
     ERR_clear_error();
     return NULL;

@@ -71,7 +71,9 @@ ta_status_t ta_key_verify(const ta_key_t *k,
                           const unsigned char *data, size_t len,
                           const unsigned char *sig, size_t sig_len);
 
-/* SPKI PEM of the public half (for the registry and certificate documents). */
+/* SPKI PEM of the public half (for the registry and certificate documents).
+ * A private rsassaPss key (RFC 9421's test-key-rsa-pss) publishes the
+ * rsaEncryption SPKI of the same n, e, like the RFC's own public key. */
 char *ta_key_public_pem(apr_pool_t *p, const ta_key_t *k);
 /* PKCS#8 PEM of a private key (keygen); NULL for public keys. */
 char *ta_key_private_pem(apr_pool_t *p, const ta_key_t *k);

@@ -195,10 +195,10 @@ static void test_load_every_reference_key(void **state)
     ta_key_t *comb = load_priv(p, apr_pstrcat(p, keys[i].kid, ".pem", NULL), keys[i].alg);
     assert_int_equal(ta_key_alg(priv), keys[i].alg);
     assert_string_equal(ta_key_fingerprint(p, priv), ta_key_fingerprint(p, comb));
-    /* The rsassaPss private key carries its own OID, so its SPKI differs
-     * from the RFC's rsaEncryption public key; the others must agree. */
-    if (i != 3)
-      assert_string_equal(ta_key_fingerprint(p, priv), keys[i].fp);
+    /* The rsassaPss private key publishes the rsaEncryption SPKI, so all
+     * forms of every key share one fingerprint. */
+    assert_string_equal(ta_key_fingerprint(p, priv), keys[i].fp);
+    assert_string_equal(ta_key_public_pem(p, priv), ta_key_public_pem(p, k));
     assert_null(ta_key_private_pem(p, k));
     assert_non_null(ta_key_private_pem(p, priv));
   }
@@ -415,6 +415,20 @@ static void expect_refused(apr_pool_t *p, const char *data, size_t len, ta_alg_t
     fail_msg("reason \"%s\" lacks \"%s\"", err, reason_part);
 }
 
+static char *pem_of(apr_pool_t *p, EVP_PKEY *pkey, int private)
+{
+  BIO *bio = BIO_new(BIO_s_mem());
+  char *mem;
+  if (private)
+    assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL), 1);
+  else
+    assert_int_equal(PEM_write_bio_PUBKEY(bio, pkey), 1);
+  long n = BIO_get_mem_data(bio, &mem);
+  char *out = apr_pstrmemdup(p, mem, (apr_size_t)n);
+  BIO_free(bio);
+  return out;
+}
+
 static void test_alg_mismatch_refused(void **state)
 {
   apr_pool_t *p = *state;
@@ -436,6 +450,15 @@ static void test_alg_mismatch_refused(void **state)
   ta_key_t *k;
   assert_int_equal(ta_key_load_private(p, pss, n, TA_ALG_NONE, &k, NULL), TA_OK);
   assert_int_equal(ta_key_alg(k), TA_ALG_RSA_PSS_SHA512);
+  /* Its id-RSASSA-PSS SPKI (as OpenSSL writes it) is a PSS-only public key
+   * whose fingerprint is the hash of that SPKI, not of the rsaEncryption one. */
+  char *pss_spki = pem_of(p, (EVP_PKEY *)ta_key_evp_pkey(k), 0);
+  ta_key_t *pss_pub;
+  assert_int_equal(ta_key_load_public(p, pss_spki, strlen(pss_spki), TA_ALG_NONE, &pss_pub, NULL), TA_OK);
+  assert_int_equal(ta_key_alg(pss_pub), TA_ALG_RSA_PSS_SHA512);
+  expect_refused(p, pss_spki, strlen(pss_spki), TA_ALG_RSA_V1_5_SHA256, 0, "RSA-PSS");
+  assert_string_not_equal(ta_key_fingerprint(p, pss_pub), ta_key_fingerprint(p, k));
+  check_round_trip(p, k, pss_pub);
   /* A signature made for one RSA padding does not verify under the other. */
   ta_key_t *v15 = load_priv(p, "test-key-rsa.priv.pem", TA_ALG_RSA_V1_5_SHA256);
   ta_key_t *ps = load_priv(p, "test-key-rsa.priv.pem", TA_ALG_RSA_PSS_SHA512);
@@ -457,20 +480,6 @@ static void test_alg_mismatch_refused(void **state)
   expect_refused(p, jwk, strlen(jwk), TA_ALG_NONE, 0, NULL);
   jwk = public_jwk(p, "test-key-ecc-p256.jwk.json", "HS256");
   expect_refused(p, jwk, strlen(jwk), TA_ALG_NONE, 0, "alg");
-}
-
-static char *pem_of(apr_pool_t *p, EVP_PKEY *pkey, int private)
-{
-  BIO *bio = BIO_new(BIO_s_mem());
-  char *mem;
-  if (private)
-    assert_int_equal(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL), 1);
-  else
-    assert_int_equal(PEM_write_bio_PUBKEY(bio, pkey), 1);
-  long n = BIO_get_mem_data(bio, &mem);
-  char *out = apr_pstrmemdup(p, mem, (apr_size_t)n);
-  BIO_free(bio);
-  return out;
 }
 
 static void test_weak_and_unsupported_keys_refused(void **state)
