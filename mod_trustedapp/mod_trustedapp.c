@@ -32,13 +32,14 @@ static int inherit_authentication(request_rec *r, const ta_dir_conf_t *dc)
   if (!note)
     return HTTP_UNAUTHORIZED;   /* the initial request failed and was logged */
 
+  /* An application without prefixes got here only where that allows all (Seraph). */
   if (ta_path_normalize(r->pool, ap_os_escape_path(r->pool, r->uri, 1), &path) != TA_OK
       || (dc->paths && !ta_path_set_match(dc->paths, path))
-      || (note->app && note->app->paths && !ta_path_set_match(note->app->paths, path))) {
+      || (note->app && note->app->n_path > 0 && !ta_path_set_match(note->app->paths, path))) {
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "TA%04d %s: app=%s client=%s id=%s internal "
                   "request to %s is outside the application's paths", (int)TA_E_PATH_NOT_ALLOWED,
                   ta_error_token(TA_E_PATH_NOT_ALLOWED), note->app_id, note->client_ip,
-                  ta_mod_log_id(r), r->uri);
+                  ta_mod_log_id(r), ap_escape_logitem(r->pool, r->uri));
     apr_table_setn(r->err_headers_out, TA_ERROR_HEADER, ta_error_token(TA_E_PATH_NOT_ALLOWED));
     return ta_error_http_status(TA_E_PATH_NOT_ALLOWED);
   }

@@ -51,6 +51,7 @@ struct ta_mod_registry {
   ta_saved_t *saved;
   ta_file_id_t bad;                 /* per process: last broken file reported */
   int bad_missing;                  /* per process: a missing file was reported */
+  int reloading;                    /* a thread is looking at the file now */
   apr_time_t last_check;
   apr_thread_mutex_t *mutex;        /* current, refs, last_check, bad */
 };
@@ -418,14 +419,21 @@ const ta_registry_t *ta_mod_registry_acquire(request_rec *r)
 
   if (!h)
     return NULL;
+  /* One thread at a time looks at the file, even when a reload of a large
+   * file takes longer than the interval. */
   apr_thread_mutex_lock(h->mutex);
-  if (now - h->last_check >= TA_RELOAD_INTERVAL || now < h->last_check) {
+  if (!h->reloading && (now - h->last_check >= TA_RELOAD_INTERVAL || now < h->last_check)) {
     h->last_check = now;
+    h->reloading = 1;
     check = 1;
   }
   apr_thread_mutex_unlock(h->mutex);
-  if (check)
+  if (check) {
     maybe_reload(r, h);
+    apr_thread_mutex_lock(h->mutex);
+    h->reloading = 0;
+    apr_thread_mutex_unlock(h->mutex);
+  }
 
   ref = apr_palloc(r->pool, sizeof(*ref));
   ref->h = h;
