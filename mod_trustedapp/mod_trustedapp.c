@@ -73,23 +73,23 @@ static int check_authn(request_rec *r)
 
   reg = ta_mod_registry_acquire(r);
   if (!reg)
-    return ta_mod_fail(r, dc, &pol, TA_E_CONFIG, NULL, r->useragent_ip,
+    return ta_mod_fail(r, dc, &pol, NULL, TA_E_CONFIG, NULL, r->useragent_ip,
                        "AuthType TrustedApp but no TrustedAppRegistry for this server");
 
+  msg = ta_mod_build_msg(r);
   st = ta_mod_build_conn(r, dc, &conn, &detail);
   if (st != TA_OK)
-    return ta_mod_fail(r, dc, &pol, st, NULL, r->connection->client_ip, detail);
-  msg = ta_mod_build_msg(r);
+    return ta_mod_fail(r, dc, &pol, msg, st, NULL, r->connection->client_ip, detail);
 
   st = ta_verify_request(r->pool, reg, &pol, msg, &conn, apr_time_now(), &v);
   if (st != TA_OK)
-    return ta_mod_fail(r, dc, &pol, st, &v, conn.client_ip, v.detail);
+    return ta_mod_fail(r, dc, &pol, msg, st, &v, conn.client_ip, v.detail);
 
   if (v.content_digest) {
     apr_off_t max = dc->max_body == TA_UNSET ? TA_DEFAULT_MAX_BODY : dc->max_body;
     st = ta_mod_check_body(r, v.content_digest, max, &detail);
     if (st != TA_OK)
-      return ta_mod_fail(r, dc, &pol, st, &v, conn.client_ip, detail);
+      return ta_mod_fail(r, dc, &pol, msg, st, &v, conn.client_ip, detail);
   }
 
   if (pol.replay_protection && v.replay_key) {
@@ -99,7 +99,7 @@ static int check_authn(request_rec *r)
                     "WITHOUT replay protection (TrustedAppReplayCacheFailure open): %s",
                     (int)st, ta_error_token(st), v.app->id, conn.client_ip, ta_mod_log_id(r), detail);
     } else if (st != TA_OK) {
-      return ta_mod_fail(r, dc, &pol, st, &v, conn.client_ip, detail);
+      return ta_mod_fail(r, dc, &pol, msg, st, &v, conn.client_ip, detail);
     }
   }
 

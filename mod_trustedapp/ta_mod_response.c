@@ -56,7 +56,8 @@ static const char *clean_text(apr_pool_t *p, const char *s, apr_size_t max)
 }
 
 int ta_mod_fail(request_rec *r, const ta_dir_conf_t *dc, const ta_policy_t *pol,
-                ta_status_t st, const ta_verdict_t *v, const char *client_ip, const char *detail)
+                const ta_msg_t *msg, ta_status_t st, const ta_verdict_t *v, const char *client_ip,
+                const char *detail)
 {
   int status = ta_error_http_status(st);
   const char *token = ta_error_token(st);
@@ -84,8 +85,13 @@ int ta_mod_fail(request_rec *r, const ta_dir_conf_t *dc, const ta_policy_t *pol,
   }
   if (protocol && !strcmp(protocol, "seraph")) {
     apr_table_setn(r->err_headers_out, "X-Seraph-Trusted-App-Status", "ERROR");
+    /* As the Java filter: BAD_SIGNATURE names the URL this server expected. */
+    const char *claimed = (v && v->app && v->app->id) ? v->app->id : (v ? v->claimed_app_id : NULL);
     apr_table_setn(r->err_headers_out, "X-Seraph-Trusted-App-Error",
-                   ta_seraph_error_header(r->pool, st, NULL, client_ip, r->uri));
+                   msg ? ta_seraph_error_header_msg(r->pool, st, claimed, msg,
+                                                    pol ? pol->seraph_base_url : NULL, client_ip,
+                                                    msg->path)
+                       : ta_seraph_error_header(r->pool, st, NULL, client_ip, r->uri));
   }
   if (status == HTTP_UNAUTHORIZED)
     ap_note_auth_failure(r);
@@ -141,6 +147,9 @@ void ta_mod_strip_lookalikes(request_rec *r, const ta_dir_conf_t *dc)
 
 void ta_mod_export(request_rec *r, const ta_mod_auth_note_t *note)
 {
+  /* Seraph clients look for the filter's success marker. */
+  if (note->protocol && !strcmp(note->protocol, "seraph"))
+    apr_table_setn(r->err_headers_out, "X-Seraph-Trusted-App-Status", "OK");
   r->user = apr_pstrdup(r->pool, note->user);
   r->ap_auth_type = (char *)TA_AUTH_TYPE;
   apr_table_set(r->subprocess_env, "TRUSTEDAPP_ID", note->app_id);
