@@ -50,7 +50,8 @@ struct ta_mod_registry {
   ta_mod_generation_t *current;
   ta_saved_t *saved;
   ta_file_id_t bad;                 /* per process: last broken file reported */
-  int bad_missing;                  /* per process: a missing file was reported */
+  int bad_parse;                    /* bad was read but did not parse */
+  int bad_reported;                 /* bad has been logged */
   int reloading;                    /* a thread is looking at the file now */
   apr_time_t last_check;
   apr_thread_mutex_t *mutex;        /* current, refs, last_check, bad */
@@ -241,7 +242,8 @@ static int load_holder(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                  "%s registry %s (TrustedAppRegistry at %s) is unusable, keeping the last good "
                  "registry: %s", ta_mod_tag(ptemp, TA_E_CONFIG), h->path, h->where, err);
     h->bad = id;
-    h->bad_missing = !id.valid;
+    h->bad_parse = id.valid;
+    h->bad_reported = 1;
     g = generation_parse(h->path, h->saved->text, h->saved->len, &h->saved->id, ptemp, &err2);
     if (!g) {
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s registry %s: the last good copy no longer "
@@ -373,26 +375,36 @@ static void maybe_reload(request_rec *r, ta_mod_registry_t *h)
   size_t len = 0;
   const char *err = NULL;
   ta_mod_generation_t *g = NULL, *old;
-  int destroy_old, known_bad;
+  int destroy_old, known_bad, read_ok;
 
   if (stat_file(r->pool, h->path, &id) == TA_OK && same_file(&id, &h->current->id))
     return;
+  /* A file that parsed badly is not parsed again until it changes; one that
+   * could not be read (missing, permissions) is retried every interval, as
+   * fixing permissions changes none of the file's identity. */
   apr_thread_mutex_lock(h->mutex);
-  known_bad = id.valid ? same_file(&id, &h->bad) : h->bad_missing;
+  known_bad = id.valid && h->bad_parse && same_file(&id, &h->bad);
   apr_thread_mutex_unlock(h->mutex);
   if (known_bad)
     return;
 
-  if (read_file(r->pool, h->path, &text, &len, &id, &err) == APR_SUCCESS)
+  read_ok = read_file(r->pool, h->path, &text, &len, &id, &err) == APR_SUCCESS;
+  if (read_ok)
     g = generation_parse(h->path, text, len, &id, r->pool, &err);
   if (!g) {
+    int report;
     apr_thread_mutex_lock(h->mutex);
+    /* Report each broken state once: same identity, same kind of failure. */
+    report = !(h->bad_reported && h->bad_parse == read_ok && same_file(&id, &h->bad)
+               && id.valid == h->bad.valid);
     h->bad = id;
-    h->bad_missing = !id.valid;
+    h->bad_parse = read_ok;
+    h->bad_reported = 1;
     apr_thread_mutex_unlock(h->mutex);
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "%s registry %s changed but is unusable, keeping the registry loaded before: %s",
-                  ta_mod_tag(r->pool, TA_E_CONFIG), h->path, err);
+    if (report)
+      ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                    "%s registry %s changed but is unusable, keeping the registry loaded before: %s",
+                    ta_mod_tag(r->pool, TA_E_CONFIG), h->path, err);
     return;
   }
   log_warnings(r->server, r->pool, g->reg);
@@ -400,7 +412,8 @@ static void maybe_reload(request_rec *r, ta_mod_registry_t *h)
   old = h->current;
   h->current = g;
   memset(&h->bad, 0, sizeof h->bad);
-  h->bad_missing = 0;
+  h->bad_parse = 0;
+  h->bad_reported = 0;
   destroy_old = (old->refs == 0);
   apr_thread_mutex_unlock(h->mutex);
   if (destroy_old)

@@ -5,8 +5,14 @@
  * never both accept the same nonce. The cache is global to the server (not
  * per virtual host) because a signature names its application, not a host.
  * Keys are hashed (SHA-256) so their length is fixed whatever the nonce.
- * The default is shmcb (shared memory, lost at restart); memcache or redis
- * share it between servers. */
+ *
+ * The cache and its mutex live in the process pool, not in the configuration
+ * pool: a graceful restart must not forget the nonces accepted before it
+ * (they stay valid for the signature's lifetime), and workers of the old
+ * generation still finishing requests keep using the same cache and lock as
+ * the new ones. Only the provider functions are looked up again per cycle
+ * (httpd reloads the provider module); the instance data is the provider's
+ * own and survives. A changed TrustedAppReplayCache starts a new cache. */
 #include "mod_trustedapp.h"
 
 #include <string.h>
@@ -16,9 +22,21 @@
 #include "util_mutex.h"
 #include "ta_digest.h"
 
+#define TA_REPLAY_USERDATA "mod_trustedapp:replay-cache"
+
+/* Process pool: survives restarts. */
+typedef struct {
+  const char *spec;                 /* "provider[:args]" this instance was made for */
+  ap_socache_instance_t *instance;
+  apr_global_mutex_t *mutex;
+} ta_replay_persist_t;
+
+/* Per configuration cycle (reset in pre_config). */
 static const ap_socache_provider_t *replay_provider;
-static ap_socache_instance_t *replay_instance;
 static const char *replay_spec;
+static const char *replay_args;
+/* Per process: the persistent cache and this process's handle on the lock. */
+static ta_replay_persist_t *replay_state;
 static apr_global_mutex_t *replay_mutex;
 static int replay_ready;
 
@@ -28,8 +46,9 @@ static struct ap_socache_hints replay_hints = {32, 1, 300 * APR_USEC_PER_SEC};
 void ta_mod_replay_pre_config(apr_pool_t *pconf)
 {
   replay_provider = NULL;
-  replay_instance = NULL;
   replay_spec = NULL;
+  replay_args = NULL;
+  replay_state = NULL;
   replay_mutex = NULL;
   replay_ready = 0;
   ap_mutex_register(pconf, TA_REPLAY_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
@@ -39,6 +58,7 @@ const char *ta_mod_replay_set(cmd_parms *cmd, const char *spec)
 {
   const char *sep = strchr(spec, ':');
   const char *name = sep ? apr_pstrmemdup(cmd->pool, spec, (apr_size_t)(sep - spec)) : spec;
+  ap_socache_instance_t *probe = NULL;
   const char *err;
 
   replay_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
@@ -46,25 +66,32 @@ const char *ta_mod_replay_set(cmd_parms *cmd, const char *spec)
     return apr_psprintf(cmd->pool, "TrustedAppReplayCache: unknown socache provider '%s' "
                         "(%s:%d); load mod_socache_%s first", name, cmd->directive->filename,
                         cmd->directive->line_num, name);
-  err = replay_provider->create(&replay_instance, sep ? sep + 1 : NULL, cmd->temp_pool, cmd->pool);
+  /* Checks the arguments now; the real instance is made in post_config. */
+  err = replay_provider->create(&probe, sep ? sep + 1 : NULL, cmd->temp_pool, cmd->temp_pool);
   if (err)
     return apr_psprintf(cmd->pool, "TrustedAppReplayCache: '%s' (%s:%d): %s", spec,
                         cmd->directive->filename, cmd->directive->line_num, err);
   replay_spec = apr_pstrdup(cmd->pool, spec);
+  replay_args = sep ? apr_pstrdup(cmd->pool, sep + 1) : NULL;
   return NULL;
 }
 
-static apr_status_t replay_destroy(void *data)
+static ta_replay_persist_t *persistent_state(server_rec *s)
 {
-  if (replay_instance && replay_provider)
-    replay_provider->destroy(replay_instance, (server_rec *)data);
-  replay_instance = NULL;
-  replay_ready = 0;
-  return APR_SUCCESS;
+  apr_pool_t *pp = s->process->pool;
+  void *data = NULL;
+  apr_pool_userdata_get(&data, TA_REPLAY_USERDATA, pp);
+  if (!data) {
+    data = apr_pcalloc(pp, sizeof(ta_replay_persist_t));
+    apr_pool_userdata_set(data, TA_REPLAY_USERDATA, apr_pool_cleanup_null, pp);
+  }
+  return data;
 }
 
 int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
+  apr_pool_t *pp = s->process->pool;
+  ta_replay_persist_t *st;
   apr_status_t rv;
   const char *err;
 
@@ -79,27 +106,49 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
                    "(default) or set TrustedAppReplayCache", ta_mod_tag(ptemp, TA_E_CONFIG));
       return HTTP_INTERNAL_SERVER_ERROR;
     }
-    err = replay_provider->create(&replay_instance, NULL, ptemp, pconf);
+    replay_spec = TA_DEFAULT_REPLAY_CACHE;
+    replay_args = NULL;
+  }
+
+  st = persistent_state(s);
+  if (st->instance && strcmp(st->spec, replay_spec)) {
+    /* Configured differently now: retire the old cache with its provider. */
+    const char *sep = strchr(st->spec, ':');
+    const char *old_name = sep ? apr_pstrmemdup(ptemp, st->spec, (apr_size_t)(sep - st->spec)) : st->spec;
+    const ap_socache_provider_t *old = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, old_name,
+                                                          AP_SOCACHE_PROVIDER_VERSION);
+    if (old)
+      old->destroy(st->instance, s);
+    st->instance = NULL;
+  }
+  if (!st->instance) {
+    err = replay_provider->create(&st->instance, replay_args, ptemp, pp);
     if (err) {
-      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s replay cache (shmcb): %s",
-                   ta_mod_tag(ptemp, TA_E_CONFIG), err);
+      st->instance = NULL;
+      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s replay cache '%s': %s",
+                   ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec, err);
       return HTTP_INTERNAL_SERVER_ERROR;
     }
-    replay_spec = TA_DEFAULT_REPLAY_CACHE;
+    rv = replay_provider->init(st->instance, "mod_trustedapp-replay", &replay_hints, s, pp);
+    if (rv != APR_SUCCESS) {
+      st->instance = NULL;
+      ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot initialise the replay cache '%s'",
+                   ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec);
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    st->spec = apr_pstrdup(pp, replay_spec);
   }
-  rv = ap_global_mutex_create(&replay_mutex, NULL, TA_REPLAY_MUTEX_TYPE, NULL, s, pconf, 0);
-  if (rv != APR_SUCCESS) {
-    ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot create the replay cache mutex",
-                 ta_mod_tag(ptemp, TA_E_CONFIG));
-    return HTTP_INTERNAL_SERVER_ERROR;
+  if (!st->mutex) {
+    rv = ap_global_mutex_create(&st->mutex, NULL, TA_REPLAY_MUTEX_TYPE, NULL, s, pp, 0);
+    if (rv != APR_SUCCESS) {
+      st->mutex = NULL;
+      ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot create the replay cache mutex",
+                   ta_mod_tag(ptemp, TA_E_CONFIG));
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
   }
-  rv = replay_provider->init(replay_instance, "mod_trustedapp-replay", &replay_hints, s, pconf);
-  if (rv != APR_SUCCESS) {
-    ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot initialise the replay cache '%s'",
-                 ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec);
-    return HTTP_INTERNAL_SERVER_ERROR;
-  }
-  apr_pool_cleanup_register(pconf, s, replay_destroy, apr_pool_cleanup_null);
+  replay_state = st;
+  replay_mutex = st->mutex;
   replay_ready = 1;
   return OK;
 }
@@ -147,7 +196,7 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
     *detail = apr_psprintf(r->pool, "replay cache lock failed: %s", apr_strerror(rv, ebuf, sizeof ebuf));
     return TA_E_REPLAY_UNAVAILABLE;
   }
-  rv = replay_provider->retrieve(replay_instance, r->server, id, (unsigned int)id_len, found,
+  rv = replay_provider->retrieve(replay_state->instance, r->server, id, (unsigned int)id_len, found,
                                  &found_len, r->pool);
   if (rv == APR_SUCCESS) {
     st = TA_E_REPLAY;
@@ -157,7 +206,7 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
     *detail = apr_psprintf(r->pool, "replay cache '%s' lookup failed: %s", replay_spec,
                            apr_strerror(rv, ebuf, sizeof ebuf));
   } else {
-    rv = replay_provider->store(replay_instance, r->server, id, (unsigned int)id_len, expires,
+    rv = replay_provider->store(replay_state->instance, r->server, id, (unsigned int)id_len, expires,
                                 value, sizeof value, r->pool);
     if (rv == APR_SUCCESS) {
       st = TA_OK;

@@ -148,3 +148,17 @@ def test_unknown_cache_provider_is_a_config_error(httpd, app):
     p = srv.configtest()
     assert p.returncode != 0
     assert "unknown socache provider 'nosuchcache'" in p.stderr
+
+
+def test_replay_refused_after_graceful_restart(httpd, app):
+    srv = httpd(apps=[app], global_conf=TWO_PROCESSES)
+    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+    assert srv.request("GET", "/rest/", s.headers).status == 200
+    srv.reload()
+    r = srv.request("GET", "/rest/", s.headers)
+    assert (r.status, r.error) == (401, "replay")
+    srv.reload()
+    r = srv.request("GET", "/rest/", s.headers)
+    assert (r.status, r.error) == (401, "replay")
+    # New requests still work after the restarts.
+    assert srv.signed("GET", "/rest/", app).status == 200
