@@ -289,3 +289,27 @@ def test_signature_never_logged(shared_httpd, app):
     sig_b64 = s.as_dict()["Signature"].split(":")[1]
     srv.wait_log("TA2006")
     assert sig_b64[:20] not in srv.error_log()
+
+
+def test_checked_body_reaches_a_proxied_backend(httpd, app):
+    # The module buffers the body to check Content-Digest and hands it on:
+    # mod_proxy must forward it unchanged to the backend.
+    backend = httpd(conf='<Location "/">\n  Require all granted\n</Location>\n', name="backend")
+    conf = PROXY_FRONT % (backend.port, backend.port)
+    front = httpd(conf=conf, apps=[app], modules=["proxy", "proxy_http"], name="front")
+    body = bytes(range(256)) * 40
+    r = front.signed("POST", "/api/echo/x", app, body=body,
+                     headers=[("Content-Type", "application/octet-stream")])
+    assert r.status == 200, (r.status, r.error, front.error_log()[-500:])
+    assert r.echo["body_len"] == str(len(body))
+
+
+PROXY_FRONT = """
+TrustedAppRegistry "@REGISTRY@"
+<Location "/api">
+  AuthType TrustedApp
+  Require valid-user
+  ProxyPass "http://127.0.0.1:%d"
+  ProxyPassReverse "http://127.0.0.1:%d"
+</Location>
+"""
