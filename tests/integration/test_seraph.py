@@ -291,8 +291,6 @@ def substitute_user(headers, key, user):
     return list(h.items())
 
 
-@pytest.mark.xfail(strict=True, reason="module does not yet set X-Seraph-Trusted-App-Status: OK on an "
-                   "accepted Seraph request (the Java filter does; request to the module engineer)")
 def test_success_status_header(httpd):
     app = seraph_app()
     srv = httpd(conf=seraph_conf(), apps=[app])
@@ -301,9 +299,6 @@ def test_success_status_header(httpd):
     assert r.headers.get("X-Seraph-Trusted-App-Status") == "OK"
 
 
-@pytest.mark.xfail(strict=True, reason="module passes no claim to ta_seraph_error_header, so the legacy "
-                   "BAD_SIGNATURE header lacks the expected URL; it should call ta_seraph_error_header_msg "
-                   "(request to the module engineer)")
 def test_bad_signature_names_the_expected_url(httpd):
     app = seraph_app()
     srv = httpd(conf=seraph_conf(), apps=[app])
