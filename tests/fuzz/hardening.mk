@@ -1,0 +1,12 @@
+# owned by the hardening engineer. Not yet included: needs
+#   include tests/fuzz/hardening.mk
+# in tests/fuzz/targets.mk (owned by the build), see the hardening report.
+noinst_PROGRAMS += tests/fuzz/fuzz_verify tests/fuzz/fuzz_digest
+tests_fuzz_fuzz_verify_SOURCES = tests/fuzz/fuzz_verify.c
+tests_fuzz_fuzz_verify_CFLAGS = $(FUZZ_COMPILE_FLAGS)
+tests_fuzz_fuzz_verify_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_verify_LDADD = $(CORE_LIBS)
+tests_fuzz_fuzz_digest_SOURCES = tests/fuzz/fuzz_digest.c
+tests_fuzz_fuzz_digest_CFLAGS = $(FUZZ_COMPILE_FLAGS)
+tests_fuzz_fuzz_digest_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_digest_LDADD = $(CORE_LIBS)
