@@ -43,9 +43,62 @@ static int replay_ready;
 /* Typical id: 32 bytes; value: 1 byte; most signatures live a few minutes. */
 static struct ap_socache_hints replay_hints = {32, 1, 300 * APR_USEC_PER_SEC};
 
+/* Overflow detection for shmcb. shmcb picks a sub-cache by the first byte of
+ * the id and, when one is full, silently drops its oldest entries. A
+ * never-expiring sentinel per first byte, stored when the cache is made, is
+ * therefore dropped only once every older entry of its sub-cache is gone:
+ * finding it missing proves that nonces were evicted before they expired
+ * (replays of them would go unnoticed). The operator is told; the sentinel
+ * is stored again to notice the next overflow. Other providers (memcache,
+ * redis) must be sized or configured not to evict. */
+#define TA_SENTINEL_ID_LEN 32
+#define TA_OVERFLOW_WARN_INTERVAL apr_time_from_sec(60)
+static int replay_is_shmcb;
+static apr_time_t last_overflow_warning;
+
+static void sentinel_id(unsigned char *id, unsigned first)
+{
+  static const char tag[] = "mod_trustedapp replay sentinel";
+  memset(id, 0, TA_SENTINEL_ID_LEN);
+  id[0] = (unsigned char)first;
+  memcpy(id + 1, tag, sizeof tag - 1);
+}
+
+static apr_status_t sentinel_store(server_rec *s, apr_pool_t *p, unsigned first)
+{
+  unsigned char id[TA_SENTINEL_ID_LEN], value[1] = {0};
+  sentinel_id(id, first);
+  /* Ten years: never expires, leaves only by eviction. */
+  return replay_provider->store(replay_state->instance, s, id, sizeof id,
+                                apr_time_now() + apr_time_from_sec(10 * 365 * 86400), value,
+                                sizeof value, p);
+}
+
+/* Under the replay mutex, after a store of an id starting with first. */
+static void check_overflow(request_rec *r, unsigned first)
+{
+  unsigned char id[TA_SENTINEL_ID_LEN], found[8];
+  unsigned int found_len = sizeof found;
+  apr_time_t now;
+  sentinel_id(id, first);
+  if (replay_provider->retrieve(replay_state->instance, r->server, id, sizeof id, found, &found_len,
+                                r->pool) != APR_NOTFOUND)
+    return;
+  sentinel_store(r->server, r->pool, first);
+  now = apr_time_now();
+  if (now - last_overflow_warning < TA_OVERFLOW_WARN_INTERVAL && now >= last_overflow_warning)
+    return;
+  last_overflow_warning = now;
+  ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s replay cache '%s' is too small: it dropped "
+                "nonces before they expired, so replays of older requests may go unnoticed; "
+                "enlarge it (TrustedAppReplayCache \"shmcb:FILE(BYTES)\")",
+                ta_mod_tag(r->pool, TA_E_CONFIG), replay_spec);
+}
+
 void ta_mod_replay_pre_config(apr_pool_t *pconf)
 {
   replay_provider = NULL;
+  replay_is_shmcb = 0;
   replay_spec = NULL;
   replay_args = NULL;
   replay_state = NULL;
@@ -137,7 +190,14 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
       return HTTP_INTERNAL_SERVER_ERROR;
     }
     st->spec = apr_pstrdup(pp, replay_spec);
+    if (!strcmp(replay_provider->name, "shmcb")) {
+      unsigned k;
+      replay_state = st;
+      for (k = 0; k < 256; k++)
+        sentinel_store(s, ptemp, k);
+    }
   }
+  replay_is_shmcb = !strcmp(replay_provider->name, "shmcb");
   if (!st->mutex) {
     rv = ap_global_mutex_create(&st->mutex, NULL, TA_REPLAY_MUTEX_TYPE, NULL, s, pp, 0);
     if (rv != APR_SUCCESS) {
@@ -210,6 +270,8 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
                                 value, sizeof value, r->pool);
     if (rv == APR_SUCCESS) {
       st = TA_OK;
+      if (replay_is_shmcb)
+        check_overflow(r, id[0]);
     } else {
       st = TA_E_REPLAY_UNAVAILABLE;
       *detail = apr_psprintf(r->pool, "replay cache '%s' store failed: %s", replay_spec,

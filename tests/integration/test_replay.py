@@ -173,3 +173,19 @@ def test_changed_cache_configuration_on_graceful_restart(httpd, app):
     s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
     assert srv.request("GET", "/rest/", s.headers).status == 200
     assert srv.request("GET", "/rest/", s.headers).error == "replay"
+
+
+def test_overflowing_shmcb_is_reported(httpd, app):
+    conf = 'TrustedAppReplayCache "shmcb:@ROOT@/run/tiny(8192)"\n' + PROTECTED_CONF
+    srv = httpd(conf=conf, apps=[app])
+    for _ in range(150):
+        assert srv.signed("GET", "/rest/", app).status == 200
+    assert srv.wait_log(r"\[trustedapp:warn\].*TA9003 config: replay cache 'shmcb:\S+' is too small: "
+                        r"it dropped nonces before they expired")
+
+
+def test_adequate_cache_reports_no_overflow(httpd, app):
+    srv = httpd(apps=[app])
+    for _ in range(150):
+        assert srv.signed("GET", "/rest/", app).status == 200
+    assert "is too small" not in srv.error_log()
