@@ -5,3 +5,4 @@ include tests/fuzz/sig.mk
 include tests/fuzz/policy.mk
 include tests/fuzz/registry.mk
 include tests/fuzz/seraph.mk
+include tests/fuzz/hardening.mk
