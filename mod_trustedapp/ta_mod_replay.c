@@ -12,7 +12,13 @@
  * generation still finishing requests keep using the same cache and lock as
  * the new ones. Only the provider functions are looked up again per cycle
  * (httpd reloads the provider module); the instance data is the provider's
- * own and survives. A changed TrustedAppReplayCache starts a new cache. */
+ * own and survives. A changed TrustedAppReplayCache starts a new cache.
+ *
+ * Pools: the provider's create() gets a pool that is never destroyed, since
+ * providers register cleanups there that point into their module, which
+ * httpd unloads (and may map elsewhere) at every restart; the shared memory
+ * and the mutex live in a subpool of the process pool, whose cleanups are
+ * APR's own, destroyed at exit before the modules are unloaded. */
 #include "mod_trustedapp.h"
 
 #include <string.h>
@@ -28,7 +34,10 @@
 typedef struct {
   const char *spec;                 /* "provider[:args]" this instance was made for */
   ap_socache_instance_t *instance;
+  apr_pool_t *instance_pool;        /* create(): unmanaged, never destroyed */
+  apr_pool_t *data_pool;            /* init(): shared memory; subpool of the process pool */
   apr_global_mutex_t *mutex;
+  apr_pool_t *mutex_pool;
 } ta_replay_persist_t;
 
 /* Per configuration cycle (reset in pre_config). */
@@ -172,17 +181,26 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
                                                           AP_SOCACHE_PROVIDER_VERSION);
     if (old)
       old->destroy(st->instance, s);
+    apr_pool_destroy(st->data_pool);
     st->instance = NULL;
+    st->data_pool = NULL;
   }
   if (!st->instance) {
-    err = replay_provider->create(&st->instance, replay_args, ptemp, pp);
+    if (apr_pool_create_unmanaged_ex(&st->instance_pool, NULL, NULL) != APR_SUCCESS
+        || apr_pool_create(&st->data_pool, pp) != APR_SUCCESS) {
+      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s replay cache: out of memory",
+                   ta_mod_tag(ptemp, TA_E_CONFIG));
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    err = replay_provider->create(&st->instance, replay_args, ptemp, st->instance_pool);
     if (err) {
       st->instance = NULL;
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s replay cache '%s': %s",
                    ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec, err);
       return HTTP_INTERNAL_SERVER_ERROR;
     }
-    rv = replay_provider->init(st->instance, "mod_trustedapp-replay", &replay_hints, s, pp);
+    rv = replay_provider->init(st->instance, "mod_trustedapp-replay", &replay_hints, s,
+                               st->data_pool);
     if (rv != APR_SUCCESS) {
       st->instance = NULL;
       ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot initialise the replay cache '%s'",
@@ -199,7 +217,9 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
   }
   replay_is_shmcb = !strcmp(replay_provider->name, "shmcb");
   if (!st->mutex) {
-    rv = ap_global_mutex_create(&st->mutex, NULL, TA_REPLAY_MUTEX_TYPE, NULL, s, pp, 0);
+    if (apr_pool_create(&st->mutex_pool, pp) != APR_SUCCESS)
+      return HTTP_INTERNAL_SERVER_ERROR;
+    rv = ap_global_mutex_create(&st->mutex, NULL, TA_REPLAY_MUTEX_TYPE, NULL, s, st->mutex_pool, 0);
     if (rv != APR_SUCCESS) {
       st->mutex = NULL;
       ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot create the replay cache mutex",
