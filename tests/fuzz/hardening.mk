@@ -1,6 +1,4 @@
-# owned by the hardening engineer. Not yet included: needs
-#   include tests/fuzz/hardening.mk
-# in tests/fuzz/targets.mk (owned by the build), see the hardening report.
+# owned by the hardening engineer (included by tests/fuzz/targets.mk)
 noinst_PROGRAMS += tests/fuzz/fuzz_verify tests/fuzz/fuzz_digest
 tests_fuzz_fuzz_verify_SOURCES = tests/fuzz/fuzz_verify.c
 tests_fuzz_fuzz_verify_CFLAGS = $(FUZZ_COMPILE_FLAGS)

@@ -63,7 +63,7 @@ def send(srv, headers, app_id, replay_of=None):
 def test_concurrent_requests_across_graceful_restarts_and_registry_rewrites(httpd):
     stay, gone, added = App("stay"), App("gone"), App("added")
     srv = httpd(apps=[stay, gone], global_conf=TWO_PROCESSES)
-    srv.expect_log(LOCK_FAILED)
+    srv.expect_log(r"\[mpm_event:error\].*AH00484: server reached MaxRequestWorkers")
     n_threads, min_per_thread, max_per_thread = 8, 100, 400
     outcomes = [[] for _ in range(n_threads)]
     events = {}                          # name -> (start, end) wall-clock times
@@ -115,17 +115,11 @@ def test_concurrent_requests_across_graceful_restarts_and_registry_rewrites(http
                    for name, (start, end) in events.items() if name.startswith("restart"))
 
     flat = [o for per in outcomes for o in per]
-    # Fail-closed 503s from the replay-cache mutex race at a graceful restart
-    # (test_no_replay_cache_failure_across_rapid_graceful_restarts, strict xfail):
-    # tolerated inside a restart window only, and never an acceptance.
-    race = [o for o in flat if (o.status, o.error) == (503, "replay-cache-unavailable")]
-    assert all(in_restart_window(o) for o in race), [o for o in race if not in_restart_window(o)]
-    flat = [o for o in flat if o not in race]
     firsts = [o for o in flat if o.replay_of is None]
     replays = [o for o in flat if o.replay_of is not None]
-    assert len(firsts) >= n_threads * min_per_thread - len(race)
+    assert len(firsts) >= n_threads * min_per_thread
 
-    # No connection lost, no other server error, whatever the restarts.
+    # No connection lost, no server error, whatever the restarts.
     lost = [o for o in flat if o.exc is not None or o.status is None]
     assert lost == [], lost[:10]
     assert [o for o in flat if o.status >= 500] == []
@@ -154,18 +148,16 @@ def test_concurrent_requests_across_graceful_restarts_and_registry_rewrites(http
     assert any(o.app == "gone" and o.sent > rw_end + RELOAD_BOUND for o in firsts)
     assert any(o.app == "added" and o.status == 200 for o in firsts)
 
-    # Replays: refused, except where a graceful restart lies between the original
-    # and the replay (the replay cache does not survive a restart: see
-    # test_replay_cache_survives_graceful_restart, a strict xfail).
-    checked = [o for o in replays if not in_restart_window(o)]
-    assert len(checked) >= 50, (len(checked), len(replays))
-    wrongly = [o for o in checked if o.status == 200]
+    # Replays: always refused, also across the graceful restarts (the cache and
+    # its lock live in the process pool).
+    wrongly = [o for o in replays if o.status == 200]
     assert wrongly == [], wrongly[:10]
-    assert all((o.status, o.error) == (401, "replay") for o in checked)
+    assert all((o.status, o.error) == (401, "replay") for o in replays)
+    assert len(replays) >= 100
+    assert sum(in_restart_window(o) for o in replays) >= 10
 
-    print("load: %d signed requests, %d replays (%d checked, %d straddling a restart), "
-          "%d mutex-race 503s" % (len(firsts), len(replays), len(checked),
-                                  len(replays) - len(checked), len(race)))
+    print("load: %d signed requests, %d replays (%d across a restart)"
+          % (len(firsts), len(replays), sum(in_restart_window(o) for o in replays)))
     log = srv.error_log()
     assert_no_crash(srv)
     assert log.count("resuming normal operations") >= 4        # start + 3 graceful restarts
@@ -173,21 +165,18 @@ def test_concurrent_requests_across_graceful_restarts_and_registry_rewrites(http
     assert re.search(r"TA3004 replay: app=(stay|gone|added) ", log)
 
 
-LOCK_FAILED = r"TA3005 replay-cache-unavailable: .*replay cache lock failed: Invalid argument"
+LOCK_FAILED = r"TA3005 replay-cache-unavailable: .*replay cache lock failed"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with the default (pthread) global mutex the replay "
-                   "cache lock of mod_trustedapp/ta_mod_replay.c fails with EINVAL in children "
-                   "forked just before a graceful restart (the parent's pconf cleanup destroys the "
-                   "shared pthread mutex before their child_init takes a reference), so those "
-                   "children answer 503 replay-cache-unavailable; with 'Mutex fcntl "
-                   "trustedapp-replay' no failure was seen in 65,000 requests")
 def test_no_replay_cache_failure_across_rapid_graceful_restarts(httpd):
-    """Two graceful restarts in quick succession under load, up to 40 times:
-    no request may fail because the replay-cache lock is unusable."""
+    """Two graceful restarts in quick succession under load, 20 times: no
+    request may fail because the replay-cache lock is unusable. (With the
+    lock created per configuration cycle, children forked just before a
+    restart got EINVAL from the destroyed pthread mutex: 503s in most runs.)"""
     a = App("app1")
     srv = httpd(apps=[a], global_conf=TWO_PROCESSES)
-    srv.expect_log(LOCK_FAILED)
+    # Old generations still hold worker slots while they drain: httpd says so.
+    srv.expect_log(r"\[mpm_event:error\].*AH00484: server reached MaxRequestWorkers")
     stop = threading.Event()
     results = []
 
@@ -200,7 +189,7 @@ def test_no_replay_cache_failure_across_rapid_graceful_restarts(httpd):
     for t in threads:
         t.start()
     try:
-        for _ in range(40):
+        for _ in range(20):
             time.sleep(0.2)
             for _ in range(2):
                 g = srv.generation()
@@ -214,15 +203,12 @@ def test_no_replay_cache_failure_across_rapid_graceful_restarts(httpd):
         stop.set()
         for t in threads:
             t.join(30)
+    assert len(results) >= 200
     failed = [o for o in results if o.status != 200]
     assert failed == [], (len(failed), failed[:5])
     assert not re.search(LOCK_FAILED, srv.error_log())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the replay cache is created in post_config on pconf "
-                   "(mod_trustedapp/ta_mod_replay.c:ta_mod_replay_post_config) and destroyed at "
-                   "every graceful restart, so a request accepted before a restart is accepted "
-                   "again after it while still within its validity window")
 def test_replay_cache_survives_graceful_restart(httpd):
     a = App("app1")
     srv = httpd(apps=[a])
@@ -263,7 +249,9 @@ def test_request_in_flight_across_graceful_restart_uses_a_working_replay_cache(h
 
 
 # ------------------------------------------------------------------ (b) full cache
-TINY_CACHE = "TrustedAppReplayCache shmcb:@ROOT@/replay-cache(8192)\n" + PROTECTED_CONF
+SMALL_CACHE = "TrustedAppReplayCache shmcb:@ROOT@/replay-cache(32768)\n" + PROTECTED_CONF
+OVERFLOW_WARNING = (r"\[trustedapp:warn\].*TA9003 config: replay cache 'shmcb:\S+' is too small: "
+                    r"it dropped nonces before they expired")
 
 
 def fill(srv, app, n):
@@ -277,32 +265,24 @@ def fill(srv, app, n):
     return out
 
 
-def test_full_replay_cache_keeps_serving_and_refuses_recent_replays(httpd):
-    """shmcb of the minimum size (8 KiB) holds a few dozen nonces. When it is full
-    the store does not fail: shmcb evicts the oldest entries of a sub-cache
-    (ta_mod_replay.c treats only a failed store as unavailable). So new requests
-    keep being accepted (no 503, no error-level line) and the most recent nonces
-    are still refused when replayed."""
+def test_overflowing_replay_cache_evicts_oldest_and_warns(httpd):
+    """What ta_mod_replay.c does when shmcb is full: the store does not fail
+    (shmcb drops the oldest entries of a sub-cache), so requests keep being
+    accepted (no 503); the most recent nonces are still refused; a nonce
+    pushed out by 1,200 newer ones is accepted again within its validity
+    window; and the operator is told, at warn level, that the cache is too
+    small (overflow sentinels). Weakness kept on purpose: see the report."""
     a = App("app1")
-    srv = httpd(conf=TINY_CACHE, apps=[a])
-    sent = fill(srv, a, 400)
-    for headers in reversed(sent[-15:]):
+    srv = httpd(conf=SMALL_CACHE, apps=[a])
+    sent = fill(srv, a, 1200)
+    for headers in reversed(sent[-20:]):
         r = srv.request("GET", "/rest/", headers)
         assert (r.status, r.error) == (401, "replay")
+    r = srv.request("GET", "/rest/", sent[0])
+    assert (r.status, r.error) == (200, None)
+    assert srv.wait_log(OVERFLOW_WARNING)
     assert "TA3005" not in srv.error_log()
     assert_no_crash(srv)
-
-
-@pytest.mark.xfail(strict=True, reason="BUG: a full shmcb replay cache silently evicts the oldest "
-                   "nonces and mod_trustedapp/ta_mod_replay.c:ta_mod_replay_record only fails closed "
-                   "when the store fails, so a nonce evicted by 400 newer ones is accepted again "
-                   "within its validity window (no log line says protection was lost)")
-def test_nonce_evicted_from_a_full_cache_is_still_refused(httpd):
-    a = App("app1")
-    srv = httpd(conf=TINY_CACHE, apps=[a])
-    sent = fill(srv, a, 400)
-    r = srv.request("GET", "/rest/", sent[0])
-    assert (r.status, r.error) == (401, "replay")
 
 
 # ------------------------------------------------------------------ (c) cache down
@@ -470,10 +450,6 @@ def test_registry_made_unreadable_keeps_last_good(httpd):
     assert wait_status(srv, b, 200).status == 200
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: mod_trustedapp/ta_mod_registry.c:maybe_reload remembers "
-                   "a failed file by (inode, device, size, mtime) only; chmod changes none of them, "
-                   "so a registry that failed to open (EACCES) is never retried after its "
-                   "permissions are fixed, until the file is rewritten or the server restarted")
 def test_registry_permissions_fixed_is_picked_up(httpd):
     a, b = App("app1"), App("app2")
     srv = httpd(apps=[a])
