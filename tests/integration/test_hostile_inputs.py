@@ -323,6 +323,11 @@ ROWS = [
     ("chunked-size-overflow", lambda s, A: chunked(s, A, b"ffffffffffffffffff\r\nhello\r\n0\r\n\r\n", b"hello"), {400, 413}, CORE),
     ("chunked-over-max", lambda s, A: chunked(s, A, b"".join(b"400\r\n" + b"y" * 1024 + b"\r\n" for _ in range(6)) + b"0\r\n\r\n",
                                               b"y" * 6144), {413}, "body-too-large"),
+    # The client sends half the body it announced and closes its side.
+    ("body-shorter-than-length", lambda s, A: sb(s, A, "POST", "/echo/", body=b"hello world",
+                                                 mutate=replace_header("Content-Length", "11"))[:-6],
+     {400}, "digest-mismatch"),
+    ("chunked-truncated", lambda s, A: chunked(s, A, b"b\r\nhello", b"hello world"), {400}, "digest-mismatch"),
     # httpd drops Content-Length and de-chunks; the digest covered the raw chunked bytes.
     ("cl-and-te", lambda s, A: sb(s, A, "POST", "/echo/", body=b"5\r\nhello\r\n0\r\n\r\n", headers=[("Transfer-Encoding", "chunked")],
                                   mutate=add_header("Content-Length", "21")), {400}, "digest-mismatch"),
