@@ -59,6 +59,7 @@ static int check_authn(request_rec *r)
   ta_msg_t *msg;
   ta_mod_auth_note_t *note;
   const char *detail = NULL;
+  apr_time_t now;
   ta_status_t st;
 
   if (!type || strcasecmp(type, TA_AUTH_TYPE))
@@ -81,7 +82,8 @@ static int check_authn(request_rec *r)
   if (st != TA_OK)
     return ta_mod_fail(r, dc, &pol, msg, st, NULL, r->connection->client_ip, detail);
 
-  st = ta_verify_request(r->pool, reg, &pol, msg, &conn, apr_time_now(), &v);
+  now = apr_time_now();
+  st = ta_verify_request(r->pool, reg, &pol, msg, &conn, now, &v);
   if (st != TA_OK)
     return ta_mod_fail(r, dc, &pol, msg, st, &v, conn.client_ip, v.detail);
 
@@ -93,7 +95,11 @@ static int check_authn(request_rec *r)
   }
 
   if (pol.replay_protection && v.replay_key) {
-    st = ta_mod_replay_record(r, v.replay_key, v.replay_expires, &detail);
+    int seraph = v.protocol && !strcmp(v.protocol, "seraph");
+    apr_time_t created = apr_time_from_sec(apr_time_sec(now) + v.clock_offset_sec);
+    st = ta_mod_replay_record(r, v.replay_key, v.replay_expires, created,
+                              seraph ? pol.seraph_future_skew_sec : pol.future_skew_sec,
+                              ta_mod_flag(dc->replay_refuse_overflow, 0), &detail);
     if (st == TA_E_REPLAY_UNAVAILABLE && ta_mod_flag(dc->replay_fail_open, 0)) {
       ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "TA%04d %s: app=%s client=%s id=%s accepted "
                     "WITHOUT replay protection (TrustedAppReplayCacheFailure open): %s",

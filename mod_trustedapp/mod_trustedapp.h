@@ -69,6 +69,7 @@ typedef struct {
   int past_limit_sec;               /* TA_UNSET or >= 0 (0: the app's timeout alone) */
   int replay_protection;            /* TA_UNSET, 0, 1 */
   int replay_fail_open;             /* TA_UNSET, 0 (closed), 1 (open) */
+  int replay_refuse_overflow;       /* TA_UNSET, 0 (warn), 1 (refuse) */
   const ta_ip_set_t *trusted_proxies;  /* NULL: unset */
   apr_array_header_t *proxy_patterns;  /* const char *, as written */
   int proxy_header;                 /* ta_proxy_header_t */
@@ -126,8 +127,11 @@ const char *ta_mod_replay_set(cmd_parms *cmd, const char *spec);
 int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s);
 /* Records the key unless present: TA_OK, TA_E_REPLAY (seen before) or
- * TA_E_REPLAY_UNAVAILABLE (cache or lock failed). */
+ * TA_E_REPLAY_UNAVAILABLE (cache or lock failed, or, with refuse_overflow,
+ * the cache overflowed after this request could first have been used:
+ * created <= overflow time + future_skew_sec). */
 ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
+                                 apr_time_t created, int future_skew_sec, int refuse_overflow,
                                  const char **detail);
 
 /* ta_mod_request.c */

@@ -43,6 +43,7 @@ void *ta_mod_create_dir_conf(apr_pool_t *p, char *dir)
   c->past_limit_sec = TA_UNSET;
   c->replay_protection = TA_UNSET;
   c->replay_fail_open = TA_UNSET;
+  c->replay_refuse_overflow = TA_UNSET;
   c->proxy_header = TA_PROXY_HEADER_UNSET;
   c->every_hop = TA_UNSET;
   c->require_user = TA_UNSET;
@@ -67,6 +68,7 @@ void *ta_mod_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
   TA_MERGE_INT(past_limit_sec);
   TA_MERGE_INT(replay_protection);
   TA_MERGE_INT(replay_fail_open);
+  TA_MERGE_INT(replay_refuse_overflow);
   /* A list set in an inner section replaces the outer one as a whole. */
   if (add->trusted_proxies) {
     c->trusted_proxies = add->trusted_proxies;
@@ -231,6 +233,18 @@ static const char *set_replay_failure(cmd_parms *cmd, void *conf, const char *ar
   return NULL;
 }
 
+static const char *set_replay_overflow(cmd_parms *cmd, void *conf, const char *arg)
+{
+  ta_dir_conf_t *dc = conf;
+  if (!strcasecmp(arg, "warn"))
+    dc->replay_refuse_overflow = 0;
+  else if (!strcasecmp(arg, "refuse"))
+    dc->replay_refuse_overflow = 1;
+  else
+    return bad_value(cmd, arg, "expected warn or refuse");
+  return NULL;
+}
+
 static const char *set_trusted_proxy(cmd_parms *cmd, void *conf, const char *arg)
 {
   ta_dir_conf_t *dc = conf;
@@ -367,6 +381,9 @@ const command_rec ta_mod_cmds[] = {
                "Require a nonce and refuse its reuse (default on)"),
   AP_INIT_TAKE1("TrustedAppReplayCacheFailure", set_replay_failure, NULL, TA_DIR,
                 "closed (default: 503 when the replay cache fails) or open (accept and log)"),
+  AP_INIT_TAKE1("TrustedAppReplayCacheOverflow", set_replay_overflow, NULL, TA_DIR,
+                "warn (default: log when shmcb drops unexpired nonces) or refuse (503 for requests "
+                "that could have been used before the overflow)"),
   AP_INIT_ITERATE("TrustedAppTrustedProxy", set_trusted_proxy, NULL, TA_DIR,
                   "Proxies (IP, CIDR, wildcard) whose forwarded-for claims are believed"),
   AP_INIT_TAKE1("TrustedAppProxyHeader", set_proxy_header, NULL, TA_DIR,

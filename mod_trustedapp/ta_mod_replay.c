@@ -73,35 +73,45 @@ static void sentinel_id(unsigned char *id, unsigned first)
   memcpy(id + 1, tag, sizeof tag - 1);
 }
 
-static apr_status_t sentinel_store(server_rec *s, apr_pool_t *p, unsigned first)
+/* The sentinel's value is the time it was last stored again after an
+ * overflow (0: never overflowed). */
+static apr_status_t sentinel_store(server_rec *s, apr_pool_t *p, unsigned first, apr_time_t when)
 {
-  unsigned char id[TA_SENTINEL_ID_LEN], value[1] = {0};
+  unsigned char id[TA_SENTINEL_ID_LEN], value[sizeof(apr_time_t)];
   sentinel_id(id, first);
+  memcpy(value, &when, sizeof when);
   /* Ten years: never expires, leaves only by eviction. */
   return replay_provider->store(replay_state->instance, s, id, sizeof id,
                                 apr_time_now() + apr_time_from_sec(10 * 365 * 86400), value,
                                 sizeof value, p);
 }
 
-/* Under the replay mutex, after a store of an id starting with first. */
-static void check_overflow(request_rec *r, unsigned first)
+/* Under the replay mutex, after a store of an id starting with first.
+ * Returns the last overflow time of that sub-cache (0: none): every nonce
+ * first used after it is still in the cache. */
+static apr_time_t check_overflow(request_rec *r, unsigned first)
 {
-  unsigned char id[TA_SENTINEL_ID_LEN], found[8];
+  unsigned char id[TA_SENTINEL_ID_LEN], found[16];
   unsigned int found_len = sizeof found;
-  apr_time_t now;
+  apr_time_t now, when = 0;
   sentinel_id(id, first);
   if (replay_provider->retrieve(replay_state->instance, r->server, id, sizeof id, found, &found_len,
-                                r->pool) != APR_NOTFOUND)
-    return;
-  sentinel_store(r->server, r->pool, first);
+                                r->pool) == APR_SUCCESS) {
+    if (found_len == sizeof when)
+      memcpy(&when, found, sizeof when);
+    return when;
+  }
   now = apr_time_now();
-  if (now - last_overflow_warning < TA_OVERFLOW_WARN_INTERVAL && now >= last_overflow_warning)
-    return;
-  last_overflow_warning = now;
-  ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s replay cache '%s' is too small: it dropped "
-                "nonces before they expired, so replays of older requests may go unnoticed; "
-                "enlarge it (TrustedAppReplayCache \"shmcb:FILE(BYTES)\")",
-                ta_mod_tag(r->pool, TA_E_CONFIG), replay_spec);
+  sentinel_store(r->server, r->pool, first, now);
+  if (now - last_overflow_warning >= TA_OVERFLOW_WARN_INTERVAL || now < last_overflow_warning) {
+    last_overflow_warning = now;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s replay cache '%s' is too small: it dropped "
+                  "nonces before they expired, so replays of older requests may go unnoticed%s; "
+                  "enlarge it (TrustedAppReplayCache \"shmcb:FILE(BYTES)\")",
+                  ta_mod_tag(r->pool, TA_E_CONFIG), replay_spec,
+                  " (unless TrustedAppReplayCacheOverflow refuse)");
+  }
+  return now;
 }
 
 void ta_mod_replay_pre_config(apr_pool_t *pconf)
@@ -212,7 +222,7 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
       unsigned k;
       replay_state = st;
       for (k = 0; k < 256; k++)
-        sentinel_store(s, ptemp, k);
+        sentinel_store(s, ptemp, k, 0);
     }
   }
   replay_is_shmcb = !strcmp(replay_provider->name, "shmcb");
@@ -248,6 +258,7 @@ void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s)
 }
 
 ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
+                                 apr_time_t created, int future_skew_sec, int refuse_overflow,
                                  const char **detail)
 {
   unsigned char id[TA_DIGEST_MAX_LEN], value[1] = {1}, found[8];
@@ -290,8 +301,18 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
                                 value, sizeof value, r->pool);
     if (rv == APR_SUCCESS) {
       st = TA_OK;
-      if (replay_is_shmcb)
-        check_overflow(r, id[0]);
+      if (replay_is_shmcb) {
+        apr_time_t overflow = check_overflow(r, id[0]);
+        /* A request whose first use may predate the overflow cannot be proven
+         * fresh: its earlier use may have been dropped. */
+        if (refuse_overflow && overflow
+            && created <= overflow + apr_time_from_sec(future_skew_sec)) {
+          st = TA_E_REPLAY_UNAVAILABLE;
+          *detail = apr_psprintf(r->pool, "replay cache '%s' overflowed %" APR_TIME_T_FMT
+                                 " s ago; requests created before then cannot be proven fresh",
+                                 replay_spec, apr_time_sec(apr_time_now() - overflow));
+        }
+      }
     } else {
       st = TA_E_REPLAY_UNAVAILABLE;
       *detail = apr_psprintf(r->pool, "replay cache '%s' store failed: %s", replay_spec,

@@ -189,3 +189,32 @@ def test_adequate_cache_reports_no_overflow(httpd, app):
     for _ in range(150):
         assert srv.signed("GET", "/rest/", app).status == 200
     assert "is too small" not in srv.error_log()
+
+
+def test_overflow_refuse_mode_never_accepts_a_dropped_nonce(httpd, app):
+    conf = ('TrustedAppReplayCache "shmcb:@ROOT@/run/tiny(8192)"\n' + PROTECTED_CONF
+            + '<Location "/">\n  TrustedAppReplayCacheOverflow refuse\n  TrustedAppClockSkew 1\n'
+              '</Location>\n')
+    srv = httpd(conf=conf, apps=[app])
+    srv.expect_log(r"TA3005 replay-cache-unavailable: .*overflowed")
+    sent, outcomes = [], []
+    for _ in range(300):
+        s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+        r = srv.request("GET", "/rest/", s.headers)
+        outcomes.append((r.status, r.error))
+        if r.status == 200:
+            sent.append(s.headers)
+    assert set(outcomes) <= {(200, None), (503, "replay-cache-unavailable")}, set(outcomes)
+    assert (503, "replay-cache-unavailable") in outcomes
+    # Whatever was dropped, no accepted request is ever accepted again.
+    for headers in sent:
+        r = srv.request("GET", "/rest/", headers)
+        assert r.status != 200
+        assert (r.status, r.error) in ((401, "replay"), (503, "replay-cache-unavailable"))
+
+
+def test_overflow_directive_values(httpd, app):
+    conf = PROTECTED_CONF + '<Location "/">\n  TrustedAppReplayCacheOverflow sometimes\n</Location>\n'
+    srv = httpd(conf=conf, apps=[app], start=False)
+    p = srv.configtest()
+    assert p.returncode != 0 and "TrustedAppReplayCacheOverflow" in p.stderr
