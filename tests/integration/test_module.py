@@ -47,6 +47,7 @@ TrustedAppReplayCache shmcb
   TrustedAppClockSkew 10 600
   TrustedAppReplayProtection on
   TrustedAppReplayCacheFailure closed
+  TrustedAppReplayCacheOverflow refuse
   TrustedAppTrustedProxy 10.0.0.0/8 192.168.*.* ::1
   TrustedAppProxyHeader Forwarded
   TrustedAppEveryHopMustMatch off
