@@ -96,11 +96,14 @@ static int check_authn(request_rec *r)
 
   if (pol.replay_protection && v.replay_key) {
     int seraph = v.protocol && !strcmp(v.protocol, "seraph");
+    int overflow_refused = 0;
     apr_time_t created = apr_time_from_sec(apr_time_sec(now) + v.clock_offset_sec);
     st = ta_mod_replay_record(r, v.replay_key, v.replay_expires, created,
                               seraph ? pol.seraph_future_skew_sec : pol.future_skew_sec,
-                              ta_mod_flag(dc->replay_refuse_overflow, 0), &detail);
-    if (st == TA_E_REPLAY_UNAVAILABLE && ta_mod_flag(dc->replay_fail_open, 0)) {
+                              ta_mod_flag(dc->replay_refuse_overflow, 0), &overflow_refused,
+                              &detail);
+    if (st == TA_E_REPLAY_UNAVAILABLE && !overflow_refused
+        && ta_mod_flag(dc->replay_fail_open, 0)) {
       ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "TA%04d %s: app=%s client=%s id=%s accepted "
                     "WITHOUT replay protection (TrustedAppReplayCacheFailure open): %s",
                     (int)st, ta_error_token(st), v.app->id, conn.client_ip, ta_mod_log_id(r), detail);

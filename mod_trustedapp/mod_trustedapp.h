@@ -129,10 +129,11 @@ void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s);
 /* Records the key unless present: TA_OK, TA_E_REPLAY (seen before) or
  * TA_E_REPLAY_UNAVAILABLE (cache or lock failed, or, with refuse_overflow,
  * the cache overflowed after this request could first have been used:
- * created <= overflow time + future_skew_sec). */
+ * created <= overflow time + future_skew_sec; *overflow_refused is then set,
+ * and TrustedAppReplayCacheFailure open does not override it). */
 ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
                                  apr_time_t created, int future_skew_sec, int refuse_overflow,
-                                 const char **detail);
+                                 int *overflow_refused, const char **detail);
 
 /* ta_mod_request.c */
 /* The protocol-neutral view of r (headers in received order). */

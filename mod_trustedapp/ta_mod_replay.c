@@ -259,7 +259,7 @@ void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s)
 
 ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
                                  apr_time_t created, int future_skew_sec, int refuse_overflow,
-                                 const char **detail)
+                                 int *overflow_refused, const char **detail)
 {
   unsigned char id[TA_DIGEST_MAX_LEN], value[1] = {1}, found[8];
   unsigned int found_len = sizeof found;
@@ -269,6 +269,7 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
   ta_status_t st;
   char ebuf[120];
 
+  *overflow_refused = 0;
   if (!replay_ready) {
     *detail = "replay cache not initialised";
     return TA_E_REPLAY_UNAVAILABLE;
@@ -308,6 +309,7 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
         if (refuse_overflow && overflow
             && created <= overflow + apr_time_from_sec(future_skew_sec)) {
           st = TA_E_REPLAY_UNAVAILABLE;
+          *overflow_refused = 1;
           *detail = apr_psprintf(r->pool, "replay cache '%s' overflowed %" APR_TIME_T_FMT
                                  " s ago; requests created before then cannot be proven fresh",
                                  replay_spec, apr_time_sec(apr_time_now() - overflow));
