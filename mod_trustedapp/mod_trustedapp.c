@@ -187,7 +187,7 @@ static void register_hooks(apr_pool_t *p)
   ap_hook_check_authn(check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
   ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
   ta_mod_authz_register(p);
-  ta_mod_request_register_filters();
+  ta_mod_body_register_filters();
 }
 
 AP_DECLARE_MODULE(trustedapp) = {

@@ -32,7 +32,8 @@ APLOG_USE_MODULE(trustedapp);
 #define TA_AUTHZ_PROVIDER "trusted-app"
 #define TA_REPLAY_MUTEX_TYPE "trustedapp-replay"
 #define TA_DEFAULT_REPLAY_CACHE "shmcb"
-#define TA_DEFAULT_MAX_BODY (1024 * 1024)
+#define TA_DEFAULT_MAX_BODY ((apr_off_t)64 * 1024 * 1024)
+#define TA_MAX_MAX_BODY ((apr_int64_t)4 * 1024 * 1024 * 1024)
 
 #define TA_UNSET (-1)
 
@@ -84,7 +85,8 @@ typedef struct {
   const char *seraph_base_url;      /* NULL: unset */
   int seraph_insecure_versions;
   int seraph_raw_path;
-  apr_off_t max_body;               /* TA_UNSET or bytes buffered for Content-Digest */
+  apr_off_t max_body;               /* TA_UNSET or bytes checked against Content-Digest */
+  int forwarded_proto;              /* TA_UNSET, 0, 1: believe a trusted proxy's proto */
 } ta_dir_conf_t;
 
 /* ta_mod_config.c */
@@ -142,11 +144,21 @@ ta_msg_t *ta_mod_build_msg(request_rec *r);
  * for every-hop mode, TLS and the verified client certificate. */
 ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t *conn,
                               const char **detail);
-/* Reads the body (at most max bytes), checks it against the covered
- * Content-Digest and puts it back for the handler. */
+
+/* ta_mod_tls.c */
+/* Whether the client's request came over TLS: the connection's own TLS, or,
+ * with TrustedAppForwardedProto on and the peer a TrustedAppTrustedProxy,
+ * that proxy's X-Forwarded-Proto / Forwarded proto= claim. */
+int ta_mod_tls_in_use(request_rec *r, const ta_dir_conf_t *dc);
+
+/* ta_mod_body.c */
+/* Reads the body (at most max bytes) while hashing it, keeping it in memory
+ * up to 64 KiB and in an unlinked temporary file beyond; checks it against
+ * the covered Content-Digest and, only if it matches, replays it to the
+ * handler through an input filter. */
 ta_status_t ta_mod_check_body(request_rec *r, const char *content_digest, apr_off_t max,
                               const char **detail);
-void ta_mod_request_register_filters(void);
+void ta_mod_body_register_filters(void);
 
 /* ta_mod_response.c */
 /* What authentication established for this request (request_config). */

@@ -53,6 +53,7 @@ void *ta_mod_create_dir_conf(apr_pool_t *p, char *dir)
   c->seraph_insecure_versions = TA_UNSET;
   c->seraph_raw_path = TA_UNSET;
   c->max_body = TA_UNSET;
+  c->forwarded_proto = TA_UNSET;
   return c;
 }
 
@@ -95,6 +96,7 @@ void *ta_mod_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
   TA_MERGE_INT(seraph_insecure_versions);
   TA_MERGE_INT(seraph_raw_path);
   TA_MERGE_INT(max_body);
+  TA_MERGE_INT(forwarded_proto);
   return c;
 }
 
@@ -329,8 +331,8 @@ static const char *set_max_body(cmd_parms *cmd, void *conf, const char *arg)
   if (!apr_isdigit(*arg))
     return bad_value(cmd, arg, "a number of bytes");
   v = apr_strtoi64(arg, &end, 10);
-  if (*end || v < 0 || v > (apr_int64_t)64 * 1024 * 1024)
-    return bad_value(cmd, arg, "a number of bytes from 0 to 67108864");
+  if (*end || v < 0 || v > TA_MAX_MAX_BODY)
+    return bad_value(cmd, arg, "a number of bytes from 0 to 4294967296");
   dc->max_body = (apr_off_t)v;
   return NULL;
 }
@@ -344,6 +346,7 @@ TA_FLAG_FN(set_every_hop, every_hop)
 TA_FLAG_FN(set_require_user, require_user)
 TA_FLAG_FN(set_error_detail, error_detail)
 TA_FLAG_FN(set_require_tls, require_tls)
+TA_FLAG_FN(set_forwarded_proto, forwarded_proto)
 TA_FLAG_FN(set_require_client_cert, require_client_cert)
 TA_FLAG_FN(set_seraph_raw_path, seraph_raw_path)
 
@@ -409,7 +412,11 @@ const command_rec ta_mod_cmds[] = {
   AP_INIT_FLAG("TrustedAppSeraphRawPathMatch", set_seraph_raw_path, NULL, TA_DIR,
                "Seraph-exact raw startsWith path matching (weaker; compat only)"),
   AP_INIT_TAKE1("TrustedAppMaxBodySize", set_max_body, NULL, TA_DIR,
-                "Largest request body buffered to check Content-Digest (default 1048576)"),
+                "Largest request body checked against Content-Digest (default 67108864; bodies "
+                "over 64 KiB are spooled to a temporary file, not kept in memory)"),
+  AP_INIT_FLAG("TrustedAppForwardedProto", set_forwarded_proto, NULL, TA_DIR,
+               "Take TLS from X-Forwarded-Proto / Forwarded proto= when the peer is a "
+               "TrustedAppTrustedProxy (default off)"),
   {NULL}
 };
 

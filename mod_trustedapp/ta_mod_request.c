@@ -1,6 +1,4 @@
-/* request_rec -> ta_msg_t / ta_conn_t, and the body check for a covered
- * Content-Digest (the body is buffered up to TrustedAppMaxBodySize, checked,
- * and handed to the handler unchanged by an input filter). */
+/* request_rec -> ta_msg_t / ta_conn_t (the body check is ta_mod_body.c). */
 #include "mod_trustedapp.h"
 
 #include <string.h>
@@ -14,10 +12,6 @@
 
 #include "ta_digest.h"
 #include "ta_forwarded.h"
-
-#define TA_KEPT_BODY_FILTER "TRUSTEDAPP_KEPT_BODY"
-
-static ap_filter_rec_t *kept_body_filter_handle;
 
 /* host[:port] lower case, the scheme's default port dropped. */
 static const char *authority_of(request_rec *r, const char *scheme)
@@ -184,8 +178,8 @@ ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t
     }
   }
 
-  conn->is_tls = ap_ssl_conn_is_ssl(r->connection);
-  if (conn->is_tls) {
+  conn->is_tls = ta_mod_tls_in_use(r, dc);
+  if (ap_ssl_conn_is_ssl(r->connection)) {
     const char *verify = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_VERIFY");
     if (verify && !strcmp(verify, "SUCCESS")) {
       const char *pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
@@ -199,144 +193,5 @@ ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t
     }
   }
   conn->has_body = request_has_body(r);
-  return TA_OK;
-}
-
-/* ---------------------------------------------------------------- body */
-typedef struct {
-  apr_bucket_brigade *kept;   /* the whole body, then EOS */
-} ta_kept_body_t;
-
-static apr_status_t kept_body_filter(ap_filter_t *f, apr_bucket_brigade *bb, ap_input_mode_t mode,
-                                     apr_read_type_e block, apr_off_t readbytes)
-{
-  ta_kept_body_t *ctx = f->ctx;
-  apr_bucket *e;
-  apr_status_t rv;
-
-  if (!ctx)
-    return ap_get_brigade(f->next, bb, mode, block, readbytes);
-  if (APR_BRIGADE_EMPTY(ctx->kept)) {
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
-    return APR_SUCCESS;
-  }
-  switch (mode) {
-  case AP_MODE_EXHAUSTIVE:
-    APR_BRIGADE_CONCAT(bb, ctx->kept);
-    return APR_SUCCESS;
-  case AP_MODE_GETLINE: {
-    apr_bucket_brigade *line = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
-    rv = apr_brigade_split_line(line, ctx->kept, block, HUGE_STRING_LEN);
-    APR_BRIGADE_CONCAT(bb, line);
-    return rv;
-  }
-  case AP_MODE_READBYTES:
-  case AP_MODE_SPECULATIVE:
-    rv = apr_brigade_partition(ctx->kept, readbytes, &e);
-    if (rv != APR_SUCCESS && rv != APR_INCOMPLETE)
-      return rv;
-    if (mode == AP_MODE_SPECULATIVE) {
-      apr_bucket *b;
-      for (b = APR_BRIGADE_FIRST(ctx->kept); b != e && b != APR_BRIGADE_SENTINEL(ctx->kept);
-           b = APR_BUCKET_NEXT(b)) {
-        apr_bucket *copy;
-        rv = apr_bucket_copy(b, &copy);
-        if (rv != APR_SUCCESS)
-          return rv;
-        APR_BRIGADE_INSERT_TAIL(bb, copy);
-      }
-      return APR_SUCCESS;
-    }
-    while (!APR_BRIGADE_EMPTY(ctx->kept) && APR_BRIGADE_FIRST(ctx->kept) != e) {
-      apr_bucket *b = APR_BRIGADE_FIRST(ctx->kept);
-      APR_BUCKET_REMOVE(b);
-      APR_BRIGADE_INSERT_TAIL(bb, b);
-    }
-    return APR_SUCCESS;
-  default:
-    return APR_ENOTIMPL;
-  }
-}
-
-void ta_mod_request_register_filters(void)
-{
-  kept_body_filter_handle = ap_register_input_filter(TA_KEPT_BODY_FILTER, kept_body_filter, NULL,
-                                                     AP_FTYPE_RESOURCE);
-}
-
-ta_status_t ta_mod_check_body(request_rec *r, const char *content_digest, apr_off_t max,
-                              const char **detail)
-{
-  ta_digest_expect_t expect;
-  ta_digest_t *d = NULL;
-  apr_bucket_brigade *in, *kept;
-  apr_off_t total = 0;
-  int seen_eos = 0;
-  ta_status_t st;
-  ta_kept_body_t *ctx;
-
-  st = ta_digest_parse(r->pool, content_digest, strlen(content_digest), &expect);
-  if (st != TA_OK) {
-    *detail = "Content-Digest is malformed or names no supported algorithm";
-    return st;
-  }
-  if (ta_digest_create(r->pool, expect.alg, &d) != TA_OK) {
-    *detail = "cannot create the body hasher";
-    return TA_E_INTERNAL;
-  }
-  in = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-  kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-  while (!seen_eos) {
-    apr_status_t rv = ap_get_brigade(r->input_filters, in, AP_MODE_READBYTES, APR_BLOCK_READ,
-                                     HUGE_STRING_LEN);
-    if (rv != APR_SUCCESS) {
-      *detail = "reading the request body failed";
-      return TA_E_DIGEST_MISMATCH;
-    }
-    while (!APR_BRIGADE_EMPTY(in)) {
-      apr_bucket *b = APR_BRIGADE_FIRST(in);
-      const char *data;
-      apr_size_t len;
-      if (APR_BUCKET_IS_EOS(b)) {
-        seen_eos = 1;
-        apr_bucket_delete(b);
-        continue;
-      }
-      if (APR_BUCKET_IS_METADATA(b)) {
-        apr_bucket_delete(b);
-        continue;
-      }
-      if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
-        *detail = "reading the request body failed";
-        return TA_E_DIGEST_MISMATCH;
-      }
-      total += (apr_off_t)len;
-      if (total > max) {
-        *detail = apr_psprintf(r->pool, "body exceeds TrustedAppMaxBodySize (%" APR_OFF_T_FMT
-                               " bytes)", max);
-        return TA_E_BODY_TOO_LARGE;
-      }
-      if (ta_digest_update(d, data, len) != TA_OK) {
-        *detail = "hashing the body failed";
-        return TA_E_INTERNAL;
-      }
-      APR_BUCKET_REMOVE(b);
-      if (apr_bucket_setaside(b, r->pool) != APR_SUCCESS) {
-        /* Heap copy for buckets that cannot be set aside. */
-        apr_bucket *copy = apr_bucket_heap_create(data, len, NULL, r->connection->bucket_alloc);
-        apr_bucket_destroy(b);
-        b = copy;
-      }
-      APR_BRIGADE_INSERT_TAIL(kept, b);
-    }
-  }
-  st = ta_digest_check(&expect, d);
-  if (st != TA_OK) {
-    *detail = "the body does not match Content-Digest";
-    return st;
-  }
-  ctx = apr_pcalloc(r->pool, sizeof(*ctx));
-  ctx->kept = kept;
-  ap_add_input_filter_handle(kept_body_filter_handle, ctx, r, r->connection);
   return TA_OK;
 }
