@@ -388,6 +388,18 @@ def test_hostile_request_is_refused_cleanly(srv, apps, name, make, statuses, tok
         assert r.error.replace("-", "").isalnum() and len(r.error) < 40
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: mod_trustedapp/ta_mod_request.c:ta_mod_check_body maps "
+                   "every body read error to TA_E_DIGEST_MISMATCH (400) and logs TA5002, but when "
+                   "httpd's chunk parser failed (AP_FILTER_ERROR) httpd answers with its own status "
+                   "(413 for an oversized chunk size) and no TrustedApp-Error: the client and the "
+                   "log disagree")
+def test_body_read_failure_answer_matches_the_log(srv, apps):
+    r = exchange(srv, chunked(srv, apps, b"ffffffffffffffffff\r\nhello\r\n0\r\n\r\n", b"hello"))
+    assert r.status in (400, 413)
+    assert r.error is not None, r
+    assert r.status == {"digest-mismatch": 400, "body-too-large": 413}.get(r.error), r
+
+
 def test_native_signature_decides_when_seraph_headers_are_also_sent(srv, apps):
     """ta_verify.h: a native signature is the credential when the location accepts
     native; Seraph headers next to it are not looked at (garbage or not), and a
