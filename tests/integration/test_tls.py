@@ -1,137 +1,287 @@
-"""TLS facts from mod_ssl: TrustedAppRequireTLS, client certificates as the
-sole credential (mtls) and as a binding required in addition to a signature.
-A throw-away CA, server and client certificates are made with `cryptography`."""
+"""Mutual TLS with a real mod_ssl on loopback, the PKI made by the tests with
+the openssl CLI (tls_pki.py): client certificates good, expired, revoked (CRL,
+SSLCARevocationCheck chain) and from another CA; the certificate alone as the
+application's identity (the acting user from the user header, believed only
+because the channel is authenticated), certificate + signature together,
+subject + issuer binding; TrustedAppRequireTLS directly and behind a
+TLS-terminating proxy (TrustedAppForwardedProto)."""
 
-import datetime
-import hashlib
+import http.client
 import ssl
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from xml.sax.saxutils import quoteattr
 
-from conftest import App
+from conftest import App, registry_xml
+import tls_pki
 
-
-def _name(cn):
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+# Good client certificates; make_pki adds "expired", "revoked" and "other-ca".
+CLIENTS = ("good", "stranger", "bound", "subj", "wrongiss")
 
 
-def _cert(subject, issuer, pub, signer, ca=False, san_ip=None, client=False):
-    now = datetime.datetime.now(datetime.timezone.utc)
-    b = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(_name(issuer))
-         .public_key(pub).serial_number(x509.random_serial_number())
-         .not_valid_before(now - datetime.timedelta(minutes=5))
-         .not_valid_after(now + datetime.timedelta(days=1))
-         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
-    if san_ip:
-        import ipaddress
-        b = b.add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(san_ip))]),
-                            critical=False)
-    if client:
-        b = b.add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]),
-                            critical=False)
-    return b.sign(signer, hashes.SHA256())
+class CertApp(App):
+    """An App whose <client-cert> may bind a subject (+ issuer) instead of a fingerprint."""
 
+    def __init__(self, app_id, subject=None, issuer=None, **kw):
+        super().__init__(app_id, **kw)
+        self.subject, self.issuer = subject, issuer
 
-def _pem_key(k):
-    return k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                           serialization.NoEncryption())
+    def xml(self):
+        x = super().xml()
+        if self.subject:
+            attrs = " subject=%s" % quoteattr(self.subject)
+            if self.issuer:
+                attrs += " issuer=%s" % quoteattr(self.issuer)
+            x = x.replace("  </application>", "    <client-cert%s/>\n  </application>" % attrs)
+        return x
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pki")
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = _cert("test CA", "test CA", ca_key.public_key(), ca_key, ca=True)
-    srv_key = ec.generate_private_key(ec.SECP256R1())
-    srv = _cert("127.0.0.1", "test CA", srv_key.public_key(), ca_key, san_ip="127.0.0.1")
-    out = {"dir": d, "ca": d / "ca.pem"}
-    out["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (d / "server.pem").write_bytes(srv.public_bytes(serialization.Encoding.PEM))
-    (d / "server.key").write_bytes(_pem_key(srv_key))
-    for name in ("client1", "client2"):
-        k = ec.generate_private_key(ec.SECP256R1())
-        c = _cert(name, "test CA", k.public_key(), ca_key, client=True)
-        (d / (name + ".pem")).write_bytes(c.public_bytes(serialization.Encoding.PEM))
-        (d / (name + ".key")).write_bytes(_pem_key(k))
-        out[name + "_sha256"] = hashlib.sha256(c.public_bytes(serialization.Encoding.DER)).hexdigest()
-    return out
+    return tls_pki.make_pki(tmp_path_factory.mktemp("pki"), clients=CLIENTS)
 
 
-def _context(pki, client=None):
-    ctx = ssl.create_default_context(cafile=str(pki["ca"]))
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if client:
-        ctx.load_cert_chain(str(pki["dir"] / (client + ".pem")), str(pki["dir"] / (client + ".key")))
-    return ctx
+@pytest.fixture(scope="module")
+def apps(pki):
+    return {
+        "cert": App("cert-app", protocols="mtls", cert_sha256=pki.sha256("good")),
+        "subj": CertApp("subj-app", protocols="mtls", subject=pki.subject("subj"),
+                        issuer=pki.issuer("subj")),
+        # Right subject, wrong issuer: must not match.
+        "wrongiss": CertApp("wrongiss-app", protocols="mtls", subject=pki.subject("wrongiss"),
+                            issuer="CN=TA Other CA,O=TA Tests"),
+        # Registered, but its certificate comes from a CA mod_ssl does not trust.
+        "other": App("other-app", protocols="mtls", cert_sha256=pki.sha256("other-ca")),
+        "bound": App("bound-app", protocols="rfc9421", cert_sha256=pki.sha256("bound")),
+        "signer": App("signer-app"),
+    }
 
 
-def _tls_conf(pki, location_extra):
+def _conf(pki, verify="optional"):
+    # The CRL applies to the test CA only: with optional_no_ca, a certificate
+    # from another CA would fail "no CRL" instead of reaching the module.
+    crl = ('SSLCARevocationFile "%s/crl.pem"\nSSLCARevocationCheck chain' % pki.dir
+           if verify == "optional" else "")
     return """
 SSLEngine on
+SSLProtocol -all +TLSv1.2 +TLSv1.3
 SSLCertificateFile "{d}/server.pem"
 SSLCertificateKeyFile "{d}/server.key"
 SSLCACertificateFile "{d}/ca.pem"
-SSLVerifyClient optional
+{crl}
+SSLVerifyClient {verify}
 SSLVerifyDepth 2
+LogLevel ssl:info
 TrustedAppRegistry "@REGISTRY@"
 <Location "/">
   AuthType TrustedApp
   Require valid-user
-{extra}
 </Location>
-""".format(d=pki["dir"], extra=location_extra)
+<Location "/echo/mtls/">
+  TrustedAppProtocols mtls
+</Location>
+<Location "/echo/anon/">
+  TrustedAppProtocols mtls
+  TrustedAppRequireUser off
+</Location>
+<Location "/echo/bound/">
+  TrustedAppRequireClientCert on
+</Location>
+<Location "/echo/tls/">
+  TrustedAppRequireTLS on
+</Location>
+""".format(d=pki.dir, verify=verify, crl=crl)
 
 
-def _server(httpd, pki, apps, extra):
-    # mod_ssl reads the certificates and keys in the parent, before switching user.
-    srv = httpd(conf=_tls_conf(pki, extra), apps=apps, modules=["ssl"], start=False)
-    p = srv.start()
-    assert p.returncode == 0, p.stderr + srv.error_log()
-    srv.tls_context = _context(pki)
+def _server(shared_httpd, pki, apps, verify="optional"):
+    # mod_ssl reads certificates, keys and the CRL in the parent (root).
+    srv = shared_httpd(conf=_conf(pki, verify), registry=registry_xml(*apps.values()),
+                       modules=["ssl"])
+    srv.tls_context = pki.context()
     return srv
 
 
-def test_signed_request_over_tls_with_require_tls(httpd, pki, app):
-    srv = _server(httpd, pki, [app], "  TrustedAppRequireTLS on")
-    r = srv.signed("GET", "/echo/", app)
-    assert r.status == 200, (r.error, srv.error_log())
-    assert r.echo["user"] == "alice"
+@pytest.fixture(scope="module")
+def strict(shared_httpd, pki, apps):
+    return _server(shared_httpd, pki, apps)
 
 
-def test_client_certificate_identifies_app(httpd, pki):
-    a = App("cert-app", protocols="mtls", cert_sha256=pki["client1_sha256"])
-    srv = _server(httpd, pki, [a], "  TrustedAppProtocols mtls\n  TrustedAppRequireUser off")
-    r = srv.request("GET", "/echo/", context=_context(pki, "client1"))
-    assert r.status == 200, (r.error, srv.error_log())
-    assert r.echo["app_id"] == "cert-app" and r.echo["protocol"] == "mtls"
-    assert r.echo["user"] == "cert-app"
+def _handshake_refused(srv, pki, client):
+    """The request with this client certificate never gets an HTTP answer."""
+    with pytest.raises((ssl.SSLError, ConnectionError, http.client.RemoteDisconnected)) as e:
+        srv.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")],
+                    context=pki.context(client))
+    return e.value
 
 
-def test_client_certificate_with_user_header(httpd, pki):
-    a = App("cert-app", protocols="mtls", cert_sha256=pki["client1_sha256"])
-    srv = _server(httpd, pki, [a], "  TrustedAppProtocols mtls")
-    r = srv.request("GET", "/echo/", [("TrustedApp-User", "bob")], context=_context(pki, "client1"))
-    assert r.status == 200 and r.echo["user"] == "bob"
+# ------------------------------------------------------------ certificate alone (mtls)
+def test_certificate_alone_identifies_app_user_from_header(strict, pki):
+    r = strict.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")], context=pki.context("good"))
+    assert r.status == 200, (r.error, strict.error_log())
+    assert (r.echo["app_id"], r.echo["protocol"], r.echo["user"]) == ("cert-app", "mtls", "bob")
 
 
-def test_unregistered_client_certificate(httpd, pki):
-    a = App("cert-app", protocols="mtls", cert_sha256=pki["client1_sha256"])
-    srv = _server(httpd, pki, [a], "  TrustedAppProtocols mtls\n  TrustedAppRequireUser off")
-    r = srv.request("GET", "/echo/", context=_context(pki, "client2"))
+def test_certificate_alone_without_user_header(strict, pki):
+    r = strict.request("GET", "/echo/mtls/", context=pki.context("good"))
+    assert r.status == 401 and r.error == "user-missing"
+    r = strict.request("GET", "/echo/anon/", context=pki.context("good"))
+    assert r.status == 200 and r.echo["user"] == "cert-app"
+
+
+def test_certificate_alone_user_rules_still_apply(strict, pki):
+    r = strict.request("GET", "/echo/mtls/", [("TrustedApp-User", "root")], context=pki.context("good"))
+    assert r.status == 403 and r.error == "user-denied"
+
+
+def test_unregistered_and_missing_certificate(strict, pki):
+    r = strict.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")], context=pki.context("stranger"))
     assert r.status == 401 and r.error == "client-cert-unknown"
-    r = srv.request("GET", "/echo/")
+    r = strict.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")])
     assert r.status == 401 and r.error == "no-credentials"
 
 
-def test_signature_plus_required_client_certificate(httpd, pki):
-    a = App("bound", cert_sha256=pki["client1_sha256"])
-    srv = _server(httpd, pki, [a], "  TrustedAppRequireClientCert on")
-    assert srv.signed("GET", "/rest/", a, context=_context(pki, "client1")).status == 200
-    r = srv.signed("GET", "/rest/", a, context=_context(pki, "client2"))
-    assert r.status == 403 and r.error == "client-cert-mismatch"
-    r = srv.signed("GET", "/rest/", a)
+def test_signed_app_not_identified_by_certificate_alone(strict, pki):
+    # bound-app is registered for signatures only (protocols="rfc9421").
+    r = strict.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")], context=pki.context("bound"))
+    assert r.status == 403 and r.error == "app-not-authorized"
+
+
+# ------------------------------------------------------------ subject + issuer binding
+def test_subject_and_issuer_binding(strict, pki):
+    r = strict.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")], context=pki.context("subj"))
+    assert r.status == 200, (r.error, strict.error_log())
+    assert r.echo["app_id"] == "subj-app"
+
+
+def test_subject_with_wrong_issuer_is_unknown(strict, pki):
+    r = strict.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")], context=pki.context("wrongiss"))
+    assert r.status == 401 and r.error == "client-cert-unknown"
+
+
+# ------------------------------------------------------------ certificates mod_ssl refuses
+def test_expired_certificate_refused_in_handshake(strict, pki):
+    _handshake_refused(strict, pki, "expired")
+    assert strict.wait_log(r"Certificate Verification: Error \(10\): certificate has expired")
+
+
+def test_revoked_certificate_refused_by_crl(strict, pki):
+    _handshake_refused(strict, pki, "revoked")
+    assert strict.wait_log(r"Certificate Verification: Error \(23\): certificate revoked")
+
+
+def test_other_ca_certificate_refused_in_handshake(strict, pki):
+    _handshake_refused(strict, pki, "other-ca")
+    assert strict.wait_log(r"Certificate Verification: Error \(2[01]\)")
+
+
+def test_unverified_certificate_is_never_an_identity(shared_httpd, pki, apps):
+    # optional_no_ca lets the handshake finish with SSL_CLIENT_VERIFY=FAILED:
+    # the module must ignore that certificate even though its fingerprint is registered.
+    srv = _server(shared_httpd, pki, apps, verify="optional_no_ca")
+    r = srv.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")], context=pki.context("other-ca"))
+    assert r.status == 401 and r.error == "no-credentials", (r.error, srv.error_log())
+    r = srv.signed("GET", "/echo/bound/", apps["bound"], context=pki.context("other-ca"))
     assert r.status == 401 and r.error == "client-cert-missing"
+    r = srv.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")], context=pki.context("good"))
+    assert r.status == 200 and r.echo["app_id"] == "cert-app"
+
+
+def test_tls_1_2_is_accepted(strict, pki):
+    ctx = pki.context("good", max_version=ssl.TLSVersion.TLSv1_2)
+    r = strict.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")], context=ctx)
+    assert r.status == 200 and r.echo["app_id"] == "cert-app"
+
+
+# ------------------------------------------------------------ signature + required certificate
+def test_signature_plus_required_certificate(strict, pki, apps):
+    a = apps["bound"]
+    r = strict.signed("GET", "/echo/bound/", a, context=pki.context("bound"))
+    assert r.status == 200, (r.error, strict.error_log())
+    assert r.echo["app_id"] == "bound-app" and r.echo["protocol"] == "native"
+
+
+def test_signature_with_another_apps_certificate(strict, pki, apps):
+    for client in ("good", "stranger"):
+        r = strict.signed("GET", "/echo/bound/", apps["bound"], context=pki.context(client))
+        assert r.status == 403 and r.error == "client-cert-mismatch", client
+
+
+def test_signature_without_certificate(strict, pki, apps):
+    r = strict.signed("GET", "/echo/bound/", apps["bound"])
+    assert r.status == 401 and r.error == "client-cert-missing"
+    # An application with no registered certificate cannot meet the requirement.
+    r = strict.signed("GET", "/echo/bound/", apps["signer"], context=pki.context("good"))
+    assert r.status == 403 and r.error == "client-cert-mismatch"
+
+
+def test_certificate_without_signature_where_signature_is_required(strict, pki):
+    r = strict.request("GET", "/echo/bound/", [("TrustedApp-User", "bob")], context=pki.context("bound"))
+    assert r.status == 401 and r.error == "no-credentials"
+
+
+# ------------------------------------------------------------ TrustedAppRequireTLS
+def test_require_tls_over_tls(strict, apps):
+    r = strict.signed("GET", "/echo/tls/", apps["signer"])
+    assert r.status == 200 and r.echo["user"] == "alice"
+
+
+PROXY = "127.0.0.2"   # the TLS-terminating proxy's address (loopback alias)
+
+PLAIN_CONF = """
+TrustedAppRegistry "@REGISTRY@"
+<Location "/">
+  AuthType TrustedApp
+  Require valid-user
+  TrustedAppRequireTLS on
+  TrustedAppTrustedProxy {proxy}
+</Location>
+<Location "/echo/fp/">
+  TrustedAppForwardedProto on
+</Location>
+<Location "/echo/fwd/">
+  TrustedAppForwardedProto on
+  TrustedAppProxyHeader Forwarded
+</Location>
+<Location "/echo/untrusted/">
+  TrustedAppForwardedProto on
+  TrustedAppTrustedProxy 127.0.0.3
+</Location>
+""".format(proxy=PROXY)
+
+
+@pytest.fixture(scope="module")
+def plain(shared_httpd):
+    app = App("proxied", ips=("127.0.0.0/8", "192.0.2.0/24"))
+    return shared_httpd(conf=PLAIN_CONF, apps=[app]), app
+
+
+@pytest.mark.parametrize("path,source,headers,status,error", [
+    # TrustedAppForwardedProto off (default): only the connection counts.
+    ("/echo/", PROXY, [("X-Forwarded-Proto", "https")], 403, "tls-required"),
+    ("/echo/", None, [], 403, "tls-required"),
+    # On, from the trusted proxy.
+    ("/echo/fp/", PROXY, [("X-Forwarded-Proto", "https")], 200, None),
+    ("/echo/fp/", PROXY, [("X-Forwarded-Proto", "HTTPS")], 200, None),
+    ("/echo/fp/", PROXY, [("X-Forwarded-Proto", "http")], 403, "tls-required"),
+    ("/echo/fp/", PROXY, [], 403, "tls-required"),
+    ("/echo/fp/", PROXY, [("X-Forwarded-Proto", "https, http")], 403, "tls-required"),
+    ("/echo/fp/", PROXY, [("X-Forwarded-Proto", "https;x")], 403, "tls-required"),
+    ("/echo/fp/", PROXY, [("X-Forwarded-Proto", "https"), ("X-Forwarded-Proto", "http")],
+     403, "tls-required"),
+    # On, but the peer is not a trusted proxy: its claim is ignored.
+    ("/echo/fp/", None, [("X-Forwarded-Proto", "https")], 403, "tls-required"),
+    ("/echo/untrusted/", PROXY, [("X-Forwarded-Proto", "https")], 403, "tls-required"),
+    # RFC 7239 Forwarded proto=.
+    ("/echo/fwd/", PROXY, [("Forwarded", "for=192.0.2.7;proto=https")], 200, None),
+    ("/echo/fwd/", PROXY, [("Forwarded", 'for="192.0.2.7";proto="https";by=x')], 200, None),
+    ("/echo/fwd/", PROXY, [("Forwarded", "for=192.0.2.7;proto=http")], 403, "tls-required"),
+    ("/echo/fwd/", PROXY, [("Forwarded", "for=192.0.2.7")], 403, "tls-required"),
+    ("/echo/fwd/", PROXY, [("Forwarded", "for=192.0.2.7;proto=https, for=192.0.2.8;proto=http")],
+     403, "tls-required"),
+    ("/echo/fwd/", PROXY, [("X-Forwarded-Proto", "https")], 403, "tls-required"),
+    ("/echo/fwd/", None, [("Forwarded", "for=192.0.2.7;proto=https")], 403, "tls-required"),
+])
+def test_require_tls_behind_proxy(plain, path, source, headers, status, error):
+    srv, app = plain
+    r = srv.signed("GET", path, app, headers=headers, source=source)
+    assert r.status == status and r.error == error, (r.status, r.error, srv.error_log()[-2000:])
