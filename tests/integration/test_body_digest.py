@@ -49,18 +49,22 @@ SetEnv TA_RUNS "@ROOT@/runs/log"
 MB = 1024 * 1024
 
 
+def start_with_cgi(s):
+    """Installs the hashing CGI script in a not yet started server and starts it."""
+    (s.root / "cgi").mkdir()
+    (s.root / "cgi" / "hash").write_text(HASH_CGI)
+    os.chmod(s.root / "cgi" / "hash", 0o755)
+    (s.root / "runs").mkdir()
+    os.chmod(s.root / "runs", 0o777)
+    p = s.start()
+    assert p.returncode == 0, p.stderr + s.error_log()
+    return s
+
+
 @pytest.fixture(scope="module")
 def srv(shared_httpd, shared_app):
     s = shared_httpd(conf=CONF, apps=[shared_app], modules=["cgi"], start=False)
-    if not s.running:
-        (s.root / "cgi").mkdir()
-        (s.root / "cgi" / "hash").write_text(HASH_CGI)
-        os.chmod(s.root / "cgi" / "hash", 0o755)
-        (s.root / "runs").mkdir()
-        os.chmod(s.root / "runs", 0o777)
-        p = s.start()
-        assert p.returncode == 0, p.stderr + s.error_log()
-    return s
+    return s if s.running else start_with_cgi(s)
 
 
 def runs(srv):
@@ -149,6 +153,7 @@ def test_large_body_memory_stays_bounded(srv, shared_app):
     assert status == 200, (err, srv.error_log()[-2000:])
     assert hashed(resp) == (len(body), hashlib.sha256(body).hexdigest())
     after = children()
+    assert before.keys() & after.keys(), "the worker process changed during the test"
     growth = max(after[p] - before[p] for p in before if p in after)
     assert growth < 12 * MB, "worker peak RSS grew by %d bytes for a 40 MB body" % growth
     assert time.time() - t < 30
@@ -175,6 +180,36 @@ def test_large_body_to_lua_handler(srv, shared_app):
     status, err, resp = send(srv, "/echo/", sign(srv, shared_app, "/echo/", body), body)
     assert status == 200, err
     assert b"body_len=%d\n" % len(body) in resp
+
+
+BACKEND_CONF = """
+ScriptAlias /cgi/ "@ROOT@/cgi/"
+SetEnv TA_RUNS "@ROOT@/runs/log"
+<Location "/">
+  Require all granted
+</Location>
+"""
+
+FRONT_CONF = """
+TrustedAppRegistry "@REGISTRY@"
+<Location "/api/">
+  AuthType TrustedApp
+  Require valid-user
+  ProxyPass "http://127.0.0.1:%d/"
+</Location>
+"""
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_spooled_body_reaches_a_proxied_backend(httpd, shared_app, chunked):
+    backend = start_with_cgi(httpd(conf=BACKEND_CONF, modules=["cgi"], start=False, name="backend"))
+    front = httpd(conf=FRONT_CONF % backend.port, apps=[shared_app], modules=["proxy", "proxy_http"],
+                  name="front")
+    body = body_of(5 * MB, b"proxied")
+    status, err, resp = send(front, "/api/cgi/hash", sign(front, shared_app, "/api/cgi/hash", body),
+                             body, chunked=chunked)
+    assert status == 200, (err, front.error_log()[-2000:])
+    assert hashed(resp) == (len(body), hashlib.sha256(body).hexdigest())
 
 
 # ------------------------------------------------------------ tampered bodies never do

@@ -13,6 +13,7 @@ import pytest
 from xml.sax.saxutils import quoteattr
 
 from conftest import App, registry_xml
+import tasig
 import tls_pki
 
 # Good client certificates; make_pki adds "expired", "revoked" and "other-ca".
@@ -285,3 +286,15 @@ def test_require_tls_behind_proxy(plain, path, source, headers, status, error):
     srv, app = plain
     r = srv.signed("GET", path, app, headers=headers, source=source)
     assert r.status == status and r.error == error, (r.status, r.error, srv.error_log()[-2000:])
+
+
+# ------------------------------------------------------------ body digest through mod_ssl's input filter
+def test_spooled_body_over_tls(strict, pki, apps):
+    body = bytes(range(256)) * 4096   # 1 MiB: spooled, replayed through the TLS connection
+    r = strict.signed("POST", "/echo/bound/", apps["bound"], body=body, context=pki.context("bound"))
+    assert r.status == 200, (r.error, strict.error_log()[-2000:])
+    assert r.echo["body_len"] == str(len(body))
+    s = tasig.sign_request("POST", strict.url("/echo/bound/"), apps["bound"].key,
+                           "bound-app", user="alice", body=body, digest_alg="sha-512")
+    r = strict.request("POST", "/echo/bound/", s.headers, body[:-1] + b"!", context=pki.context("bound"))
+    assert r.status == 400 and r.error == "digest-mismatch"
