@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -804,6 +807,12 @@ ta_status_t ta_registry_parse(apr_pool_t *p, const char *xml, size_t len, const 
     return st;
   }
   apr_pool_destroy(sp);
+#ifdef __GLIBC__
+  /* The document tree, about twice the size of what is kept, is freed by
+   * now but interleaved with the kept keys; without this the process
+   * holds on to those pages (5.5 instead of 2.3 KB per application). */
+  malloc_trim(0);
+#endif
   *out = reg;
   return TA_OK;
 }
