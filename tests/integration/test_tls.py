@@ -298,3 +298,11 @@ def test_spooled_body_over_tls(strict, pki, apps):
                            "bound-app", user="alice", body=body, digest_alg="sha-512")
     r = strict.request("POST", "/echo/bound/", s.headers, body[:-1] + b"!", context=pki.context("bound"))
     assert r.status == 400 and r.error == "digest-mismatch"
+
+
+def test_certificate_alone_body_needs_no_digest(strict, pki):
+    # Documented in docs/MTLS.md: TLS itself protects the body in this mode.
+    body = b"x" * 5000
+    r = strict.request("POST", "/echo/mtls/", [("TrustedApp-User", "bob")], body=body,
+                       context=pki.context("good"))
+    assert r.status == 200 and r.echo["body_len"] == "5000"
