@@ -9,6 +9,7 @@
 #include "mod_trustedapp.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include "http_protocol.h"
@@ -84,6 +85,14 @@ static apr_status_t kept_body_filter(ap_filter_t *f, apr_bucket_brigade *bb, ap_
 
 void ta_mod_body_register_filters(void)
 {
+  apr_pool_t *tmp = NULL;
+  const char *dir;
+  /* APR finds and caches the temporary directory on first use; do that here,
+   * single-threaded in the parent, not racing in worker threads. */
+  if (apr_pool_create(&tmp, NULL) == APR_SUCCESS) {
+    (void)apr_temp_dir_get(&dir, tmp);
+    apr_pool_destroy(tmp);
+  }
   kept_body_filter_handle = ap_register_input_filter(TA_KEPT_BODY_FILTER, kept_body_filter, NULL,
                                                      AP_FTYPE_RESOURCE);
 }
@@ -97,8 +106,15 @@ typedef struct {
   apr_off_t total;
 } ta_spool_t;
 
+static apr_status_t remove_spool_path(void *path)
+{
+  unlink(path);
+  return APR_SUCCESS;
+}
+
 /* An anonymous temporary file in the server's temp dir: unlinked at once so
- * nothing is left behind even if the child dies; closed by r->pool's cleanup. */
+ * nothing is left behind even if the child dies; closed by r->pool's cleanup
+ * (which also retries the unlink should the first one fail). */
 static apr_status_t spool_open(ta_spool_t *s, const char **detail)
 {
   request_rec *r = s->r;
@@ -119,7 +135,8 @@ static apr_status_t spool_open(ta_spool_t *s, const char **detail)
     s->file = NULL;
     return rv;
   }
-  apr_file_remove(templ, r->pool);
+  if (apr_file_remove(templ, r->pool) != APR_SUCCESS)
+    apr_pool_cleanup_register(r->pool, templ, remove_spool_path, apr_pool_cleanup_null);
   return APR_SUCCESS;
 }
 
