@@ -388,7 +388,7 @@ def test_hostile_request_is_refused_cleanly(srv, apps, name, make, statuses, tok
         assert r.error.replace("-", "").isalnum() and len(r.error) < 40
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: mod_trustedapp/ta_mod_request.c:ta_mod_check_body maps "
+@pytest.mark.xfail(strict=True, reason="BUG: mod_trustedapp/ta_mod_body.c:ta_mod_check_body maps "
                    "every body read error to TA_E_DIGEST_MISMATCH (400) and logs TA5002, but when "
                    "httpd's chunk parser failed (AP_FILTER_ERROR) httpd answers with its own status "
                    "(413 for an oversized chunk size) and no TrustedApp-Error: the client and the "
