@@ -212,17 +212,27 @@ static ta_status_t verify_parsed(apr_pool_t *p, const ta_app_t *app,
   return worst;
 }
 
-static ta_status_t parse_and_gate(apr_pool_t *p, const ta_msg_t *m, const ta_seraph_opts_t *opts,
-                                  ta_seraph_request_t *req, ta_seraph_claim_t *out,
-                                  const char **detail)
+/* Shared start of the three entry points: clear the outputs, default the
+ * options, parse the headers and gate the protocol version. The claim keeps
+ * the (escaped) app id and version even when this fails, for the log. */
+static ta_status_t begin_verify(apr_pool_t *p, const ta_msg_t *m,
+                                const ta_seraph_opts_t **opts, ta_seraph_opts_t *defaults,
+                                ta_seraph_request_t *req, ta_seraph_claim_t *out,
+                                const char **detail)
 {
+  *detail = NULL;
+  memset(out, 0, sizeof(*out));
+  if (!*opts) {
+    ta_seraph_opts_init(defaults);
+    *opts = defaults;
+  }
   ta_status_t st = ta_seraph_parse(p, m, req, detail);
   out->version = req->version;
   out->version_str = req->version_str ? escape_for_log(p, req->version_str) : NULL;
   out->app_id = req->app_id ? escape_for_log(p, req->app_id) : NULL;
   if (st != TA_OK)
     return st;
-  return version_allowed(opts, req->version, detail);
+  return version_allowed(*opts, req->version, detail);
 }
 
 ta_status_t ta_seraph_verify_pkey(apr_pool_t *p, struct evp_pkey_st *pub,
@@ -236,13 +246,7 @@ ta_status_t ta_seraph_verify_pkey(apr_pool_t *p, struct evp_pkey_st *pub,
   ta_status_t st;
   if (!detail)
     detail = &dummy;
-  *detail = NULL;
-  memset(out, 0, sizeof(*out));
-  if (!opts) {
-    ta_seraph_opts_init(&defaults);
-    opts = &defaults;
-  }
-  if ((st = parse_and_gate(p, m, opts, &req, out, detail)) != TA_OK
+  if ((st = begin_verify(p, m, &opts, &defaults, &req, out, detail)) != TA_OK
       || (st = prepare_url(p, &req, m, opts, out, detail)) != TA_OK)
     return st;
   return verify_key(p, pub, &req, m, opts, now, effective_timeout(timeout, opts), out, detail);
@@ -259,13 +263,7 @@ ta_status_t ta_seraph_verify_app(apr_pool_t *p, const ta_app_t *app,
   ta_status_t st;
   if (!detail)
     detail = &dummy;
-  *detail = NULL;
-  memset(out, 0, sizeof(*out));
-  if (!opts) {
-    ta_seraph_opts_init(&defaults);
-    opts = &defaults;
-  }
-  if ((st = parse_and_gate(p, m, opts, &req, out, detail)) != TA_OK)
+  if ((st = begin_verify(p, m, &opts, &defaults, &req, out, detail)) != TA_OK)
     return st;
   if (app && strcmp(app->id, req.app_id) != 0) {
     *detail = "application id differs from the one given";
@@ -285,13 +283,7 @@ ta_status_t ta_seraph_verify(apr_pool_t *p, const ta_registry_t *reg,
   ta_status_t st;
   if (!detail)
     detail = &dummy;
-  *detail = NULL;
-  memset(out, 0, sizeof(*out));
-  if (!opts) {
-    ta_seraph_opts_init(&defaults);
-    opts = &defaults;
-  }
-  if ((st = parse_and_gate(p, m, opts, &req, out, detail)) != TA_OK)
+  if ((st = begin_verify(p, m, &opts, &defaults, &req, out, detail)) != TA_OK)
     return st;
   const ta_app_t *app = reg ? ta_registry_find(reg, req.app_id) : NULL;
   return verify_parsed(p, app, &req, m, opts, now, out, detail);
