@@ -109,7 +109,7 @@ static void test_refused(void **state)
     "GET / HTTP/1.1\r\nHost : h\r\n\r\n",                          /* space before colon */
     "GET / HTTP/1.1\r\nHost: h\r\nNo colon\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: h\r\n: empty name\r\n\r\n",
-    "GET / HTTP/1.1\r\nHost: h\r\nX-Ctl: a\x01" "b\r\n\r\n",       /* control character */
+    "GET / HTTP/1.1\r\nHost: h\r\nX-Ctl: a\001b\r\n\r\n",          /* control character */
     "GET / HTTP/1.1\r\nHost: h\r\nX-Del: a\x7f\r\n\r\n",
     "GET / HTTP/1.1\r\nHost: h\r\nX-Cr: a\rb\r\n\r\n",             /* bare CR */
     "GET / HTTP/1.1\r\nHost: h\r\nX\xc3\xa9: v\r\n\r\n",           /* non-token name */
