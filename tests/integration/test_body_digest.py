@@ -323,3 +323,21 @@ def test_body_over_max_size(srv, shared_app):
     small = body_of(90000)
     status, err, resp = send(srv, "/small/hash", sign(srv, shared_app, "/small/hash", small), small)
     assert status == 200 and hashed(resp)[0] == len(small)
+
+
+@pytest.mark.parametrize("value,ok", [("0", True), ("4294967296", True), ("4294967297", False),
+                                      ("1e6", False), ("64M", False)])
+def test_max_body_size_bounds(httpd, shared_app, value, ok):
+    conf = CONF.replace("TrustedAppMaxBodySize 100000", "TrustedAppMaxBodySize %s" % value)
+    srv = httpd(conf=conf, apps=[shared_app], modules=["cgi"], start=False)
+    p = srv.configtest()
+    assert (p.returncode == 0) == ok, p.stderr
+    if not ok:
+        assert "TrustedAppMaxBodySize" in p.stderr and value in p.stderr
+
+
+def test_default_max_body_size_is_64_mib(srv, shared_app):
+    body = b"x"
+    headers = sign(srv, shared_app, "/cgi/hash", body)
+    head = _head(srv, headers, ["Content-Length: %d" % (64 * MB + 1)])
+    assert _raw(srv, head, b"") == (413, "body-too-large")
