@@ -131,7 +131,9 @@ static apr_status_t spool_open(ta_spool_t *s, const char **detail)
                        | APR_FOPEN_BINARY | APR_FOPEN_BUFFERED,
                        r->pool);
   if (rv != APR_SUCCESS) {
-    *detail = apr_psprintf(r->pool, "cannot create a spool file in %s", dir);
+    char err[120];
+    *detail = apr_psprintf(r->pool, "cannot create a request body spool file in %s: %s", dir,
+                           apr_strerror(rv, err, sizeof err));
     s->file = NULL;
     return rv;
   }
@@ -143,9 +145,11 @@ static apr_status_t spool_open(ta_spool_t *s, const char **detail)
 static apr_status_t spool_write(ta_spool_t *s, const char *data, apr_size_t len,
                                 const char **detail)
 {
+  char err[120];
   apr_status_t rv = apr_file_write_full(s->file, data, len, NULL);
   if (rv != APR_SUCCESS)
-    *detail = "writing the request body spool file failed";
+    *detail = apr_pstrcat(s->r->pool, "writing the request body spool file failed: ",
+                          apr_strerror(rv, err, sizeof err), NULL);
   return rv;
 }
 
