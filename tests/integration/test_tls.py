@@ -306,3 +306,21 @@ def test_certificate_alone_body_needs_no_digest(strict, pki):
     r = strict.request("POST", "/echo/mtls/", [("TrustedApp-User", "bob")], body=body,
                        context=pki.context("good"))
     assert r.status == 200 and r.echo["body_len"] == "5000"
+
+
+def test_behind_proxy_client_signs_the_https_url(httpd):
+    # The client signs the URL it used (https://...); httpd behind the proxy is
+    # told its public scheme with ServerName https://..., as docs/MTLS.md says.
+    app = App("proxied", ips=("127.0.0.0/8",))
+    conf = PLAIN_CONF
+    srv = httpd(conf=conf, apps=[app], start=False)
+    srv.conf_body = conf + "ServerName https://127.0.0.1:%d\n" % srv.port
+    srv.write_conf()
+    assert srv.start().returncode == 0, srv.error_log()
+    url = "https://127.0.0.1:%d/echo/fp/" % srv.port
+    s = tasig.sign_request("GET", url, app.key, app.id, user="alice")
+    r = srv.request("GET", "/echo/fp/", s.headers + [("X-Forwarded-Proto", "https")], source=PROXY)
+    assert r.status == 200, (r.error, srv.error_log()[-2000:])
+    r = srv.request("GET", "/echo/fp/", tasig.sign_request("GET", url, app.key, app.id, user="alice")
+                    .headers + [("X-Forwarded-Proto", "https")])
+    assert r.status == 403 and r.error == "tls-required"
