@@ -324,3 +324,48 @@ def test_behind_proxy_client_signs_the_https_url(httpd):
     r = srv.request("GET", "/echo/fp/", tasig.sign_request("GET", url, app.key, app.id, user="alice")
                     .headers + [("X-Forwarded-Proto", "https")])
     assert r.status == 403 and r.error == "tls-required"
+
+
+PER_LOCATION_CONF = """
+SSLEngine on
+SSLProtocol -all +TLSv1.2 +TLSv1.3
+SSLCertificateFile "{d}/server.pem"
+SSLCertificateKeyFile "{d}/server.key"
+SSLCACertificateFile "{d}/ca.pem"
+SSLCARevocationFile "{d}/crl.pem"
+SSLCARevocationCheck chain
+SSLVerifyClient none
+TrustedAppRegistry "@REGISTRY@"
+<Location "/echo/">
+  SSLVerifyClient require
+  SSLVerifyDepth 2
+  AuthType TrustedApp
+  Require valid-user
+</Location>
+<Location "/echo/mtls/">
+  TrustedAppProtocols mtls
+</Location>
+<Location "/echo/bound/">
+  TrustedAppRequireClientCert on
+</Location>
+"""
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3],
+                         ids=["tls1.2-renegotiation", "tls1.3-post-handshake"])
+def test_client_certificate_requested_per_location(shared_httpd, pki, apps, version):
+    # SSLVerifyClient require inside a Location: mod_ssl asks for the
+    # certificate (renegotiation or post-handshake auth) before the module runs,
+    # also when a body (buffered by mod_ssl) is then checked against its digest.
+    srv = shared_httpd(conf=PER_LOCATION_CONF.format(d=pki.dir),
+                       registry=registry_xml(*apps.values()), modules=["ssl"])
+    srv.tls_context = pki.context()
+    ctx = pki.context("good", max_version=version)
+    ctx.post_handshake_auth = True
+    r = srv.request("GET", "/echo/mtls/", [("TrustedApp-User", "bob")], context=ctx)
+    assert r.status == 200 and r.echo["app_id"] == "cert-app", (r.error, srv.error_log()[-2000:])
+    ctx = pki.context("bound", max_version=version)
+    ctx.post_handshake_auth = True
+    body = b"b" * 50000
+    r = srv.signed("POST", "/echo/bound/", apps["bound"], body=body, context=ctx)
+    assert r.status == 200 and r.echo["body_len"] == "50000", (r.error, srv.error_log()[-2000:])
