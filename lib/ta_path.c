@@ -103,7 +103,6 @@ ta_status_t ta_path_normalize(apr_pool_t *p, const char *raw_path, const char **
       used = seg_start; /* empty or '.': dropped */
       trailing_slash = last;
     } else if (only_dots && decoded_len == 2) {
-      used = seg_start;
       if (depth == 0)
         return TA_E_PATH_NOT_ALLOWED; /* above the root */
       depth--;

@@ -100,6 +100,7 @@ static json_t *app_json(apr_pool_t *p, const ta_app_t *a, int detailed)
 int ta_regcmd_load(ta_cli_t *c, const char *path, ta_registry_t **reg)
 {
   const char *err = NULL;
+  *reg = NULL;
   if (access(path, F_OK) != 0 && errno == ENOENT)
     return ta_cli_fail(c, TA_EXIT_FAILED, "registry-missing",
                        "create it with trustapp-admin add, or pass --registry FILE / TRUSTAPP_REGISTRY",
@@ -331,7 +332,7 @@ static ta_status_t set_scalars(edit_ctx_t *e, ta_regdoc_t *doc, const char **err
       if (*r != ':')
         *w++ = (char)(*r >= 'A' && *r <= 'F' ? *r + 32 : *r);
     *w = '\0';
-    st = ta_regdoc_set_client_cert(doc, e->id, *hex && strcmp(hex, "none") ? hex : NULL, NULL, NULL, err);
+    st = ta_regdoc_set_client_cert(doc, e->id, *hex && strcmp(hex, "none") != 0 ? hex : NULL, NULL, NULL, err);
   }
   if (st == TA_OK)
     st = set_lists(e, doc, err);

@@ -210,7 +210,7 @@ int ta_sign_from_options(ta_cli_t *c, ta_signed_req_t *out)
   const char *exp_s = ta_cli_opt(c, "expires");
   const char *ttl_s = ta_cli_opt(c, "ttl");
   if (exp_s) {
-    long long e;
+    long long e = 0;
     if ((rc = parse_epoch(c, "expires", exp_s, &e)))
       return rc;
     sp.expires = e;
