@@ -373,7 +373,8 @@ ta_status_t ta_regdoc_set_timeout_ms(ta_regdoc_t *d, const char *id, long long m
   return TA_OK;
 }
 
-static int has_value(xmlNodePtr app, const char *name, const char *value)
+/* The first <name> child of app whose text is value, or NULL. */
+static xmlNodePtr find_value(xmlNodePtr app, const char *name, const char *value)
 {
   for (xmlNodePtr c = app->children; c; c = c->next) {
     if (!is_elem(c, name))
@@ -383,9 +384,9 @@ static int has_value(xmlNodePtr app, const char *name, const char *value)
     if (v)
       xmlFree(v);
     if (same)
-      return 1;
+      return c;
   }
-  return 0;
+  return NULL;
 }
 
 static ta_status_t append_value(ta_regdoc_t *d, xmlNodePtr app, const char *name, const char *value,
@@ -393,7 +394,7 @@ static ta_status_t append_value(ta_regdoc_t *d, xmlNodePtr app, const char *name
 {
   if (!clean_text(value, 0))
     return set_err(err, apr_psprintf(d->p, "<%s>: empty value, invalid UTF-8 or control characters", name));
-  if (has_value(app, name, value))
+  if (find_value(app, name, value))
     return TA_OK;
   xmlNodePtr n = new_text_elem(d, name, value);
   if (!n)
@@ -445,18 +446,11 @@ ta_status_t ta_regdoc_remove_list_item(ta_regdoc_t *d, const char *id, ta_regdoc
   ta_status_t st = need_app(d, id, &app, err);
   if (st != TA_OK)
     return st;
-  for (xmlNodePtr c = app->children; c; c = c->next) {
-    if (!is_elem(c, name))
-      continue;
-    xmlChar *v = xmlNodeGetContent(c);
-    int same = v && strcmp((const char *)v, value) == 0;
-    if (v)
-      xmlFree(v);
-    if (same) {
-      xmlUnlinkNode(c);
-      xmlFreeNode(c);
-      return TA_OK;
-    }
+  xmlNodePtr found = find_value(app, name, value);
+  if (found) {
+    xmlUnlinkNode(found);
+    xmlFreeNode(found);
+    return TA_OK;
   }
   return set_err(err, apr_psprintf(d->p, "application '%s' has no <%s>%s</%s>", id, name, value, name));
 }
