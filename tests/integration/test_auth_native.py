@@ -130,27 +130,28 @@ def test_missing_nonce_with_replay_protection(shared_httpd, app):
     assert r.status == 401 and r.error == "parameter-missing"
 
 
+def get_covering(srv, app, target, covered):
+    """GET target as alice, signed over exactly the covered components."""
+    s = tasig.sign_request("GET", srv.url(target), app.key, app.id, user="alice", covered=covered)
+    return srv.request("GET", target, s.headers)
+
+
 def test_user_header_not_covered(shared_httpd, app):
     srv = shared_httpd(apps=[app])
-    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice",
-                           covered=["@method", "@target-uri"])
-    r = srv.request("GET", "/rest/", s.headers)
+    r = get_covering(srv, app, "/rest/", ["@method", "@target-uri"])
     assert r.status == 401 and r.error == "coverage-insufficient"
 
 
 def test_target_not_covered(shared_httpd, app):
     srv = shared_httpd(apps=[app])
-    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice",
-                           covered=["@method", "trustedapp-user"])
-    r = srv.request("GET", "/rest/", s.headers)
+    r = get_covering(srv, app, "/rest/", ["@method", "trustedapp-user"])
     assert r.status == 401 and r.error == "coverage-insufficient"
 
 
 def test_authority_path_query_coverage_is_accepted(shared_httpd, app):
     srv = shared_httpd(apps=[app])
-    s = tasig.sign_request("GET", srv.url("/echo/q?a=b"), app.key, app.id, user="alice",
-                           covered=["@method", "@authority", "@path", "@query", "trustedapp-user"])
-    r = srv.request("GET", "/echo/q?a=b", s.headers)
+    r = get_covering(srv, app, "/echo/q?a=b",
+                     ["@method", "@authority", "@path", "@query", "trustedapp-user"])
     assert r.status == 200, (r.error, srv.error_log())
 
 

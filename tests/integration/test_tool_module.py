@@ -36,11 +36,14 @@ def request(srv, key, path, *extra, app_id="tool:1"):
                     "--url", "http://127.0.0.1:%d%s" % (srv.port, path), *extra)
 
 
-def until(fn, timeout=8):
+def until(fn, done=lambda r: r.rc == 0, timeout=8):
+    """Calls fn until its result is done (by default: the tool succeeded) or
+    the timeout passes (the module picks registry edits up asynchronously);
+    returns the last result."""
     deadline = time.time() + timeout
     while True:
         r = fn()
-        if r.rc == 0 or time.time() > deadline:
+        if done(r) or time.time() > deadline:
             return r
         time.sleep(0.3)
 
@@ -72,12 +75,7 @@ def test_unknown_app(setup):
 def test_ip_not_allowed_names_the_address(setup):
     srv, key = setup
     assert run_json("--registry", srv.registry_path, "set", "tool:1", "--ip", "10.0.0.1").rc == 0
-    deadline = time.time() + 8
-    while True:
-        r = request(srv, key, "/rest/")
-        if r.rc != 0 or time.time() > deadline:
-            break
-        time.sleep(0.3)
+    r = until(lambda: request(srv, key, "/rest/"), done=lambda r: r.rc != 0)
     srv.expect_log(r"ip-not-allowed")
     assert r.rc == 5 and r.token == "ip-not-allowed", r
     assert "127.0.0.1" in r.json["error"]["message"]
@@ -96,12 +94,7 @@ def test_clock_skew(setup):
 def test_disabled_app(setup):
     srv, key = setup
     assert run_json("--registry", srv.registry_path, "disable", "tool:1").rc == 0
-    deadline = time.time() + 8
-    while True:
-        r = request(srv, key, "/rest/")
-        if r.rc != 0 or time.time() > deadline:
-            break
-        time.sleep(0.3)
+    r = until(lambda: request(srv, key, "/rest/"), done=lambda r: r.rc != 0)
     srv.expect_log(r"app-disabled")
     assert r.rc == 5 and r.token == "app-disabled", r
     assert "trustapp-admin enable tool:1" in r.json["error"]["fix"]

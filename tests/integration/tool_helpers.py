@@ -221,6 +221,17 @@ class HTTPSServer:
         self.httpd.server_close()
 
 
+def _read_head(conn):
+    """Reads until the end of a request head or EOF; returns what arrived."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 class RawServer:
     """TCP listener with a scripted behaviour per connection:
     'silent' (never answers), 'reset' (closes with RST), 'proxy407' (answers a
@@ -256,14 +267,9 @@ class RawServer:
             elif self.mode == "tunnel":
                 threading.Thread(target=self._tunnel, args=(conn,), daemon=True).start()
             elif self.mode == "proxy407":
-                data = b""
                 conn.settimeout(5)
                 try:
-                    while b"\r\n\r\n" not in data:
-                        chunk = conn.recv(4096)
-                        if not chunk:
-                            break
-                        data += chunk
+                    data = _read_head(conn)
                     self.seen.append(data.decode("latin-1"))
                     conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n"
                                  b"Proxy-Authenticate: Basic realm=\"test\"\r\n"
@@ -273,14 +279,11 @@ class RawServer:
                 conn.close()
 
     def _tunnel(self, conn):
-        data = b""
         conn.settimeout(10)
         try:
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                data += chunk
+            data = _read_head(conn)
+            if b"\r\n\r\n" not in data:
+                return
             self.seen.append(data.decode("latin-1"))
             host, port = data.split(b" ")[1].decode().rsplit(":", 1)
             up = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
