@@ -37,12 +37,19 @@ static char *slurp(const char *path, size_t *len)
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);
   size_t r;
-  while ((r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+  while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
     n += r;
     if (cap - n < 2) {
+      char *grown = realloc(buf, cap * 2);
+      if (!grown)
+        free(buf);
+      buf = grown;
       cap *= 2;
-      buf = realloc(buf, cap);
     }
+  }
+  if (!buf) {
+    fclose(f);
+    return NULL;
   }
   fclose(f);
   buf[n] = '\0';
