@@ -97,6 +97,13 @@ static ta_status_t reject(jwk_ctx_t *c, const char *why)
   return TA_E_KEY_INVALID;
 }
 
+/* OSSL_PARAM_BLD_push_* fail only when out of memory. */
+static ta_status_t no_memory(jwk_ctx_t *c)
+{
+  *c->reason = "out of memory building the key parameters";
+  return TA_E_NOMEM;
+}
+
 static ta_status_t okp_key(jwk_ctx_t *c, EVP_PKEY **out)
 {
   size_t xlen = 0, dlen = 0;
@@ -106,11 +113,13 @@ static ta_status_t okp_key(jwk_ctx_t *c, EVP_PKEY **out)
     return reject(c, "JWK kty OKP: only crv Ed25519 is supported");
   if ((x = member_bytes(c, "x", 32, &xlen)) == NULL || xlen != 32)
     return reject(c, "JWK Ed25519: x must be 32 bytes of base64url");
-  OSSL_PARAM_BLD_push_octet_string(c->bld, OSSL_PKEY_PARAM_PUB_KEY, x, xlen);
+  if (OSSL_PARAM_BLD_push_octet_string(c->bld, OSSL_PKEY_PARAM_PUB_KEY, x, xlen) != 1)
+    return no_memory(c);
   if (c->want_private) {
     if ((d = member_bytes(c, "d", 32, &dlen)) == NULL || dlen != 32)
       return reject(c, "JWK Ed25519: d must be 32 bytes of base64url");
-    OSSL_PARAM_BLD_push_octet_string(c->bld, OSSL_PKEY_PARAM_PRIV_KEY, d, dlen);
+    if (OSSL_PARAM_BLD_push_octet_string(c->bld, OSSL_PKEY_PARAM_PRIV_KEY, d, dlen) != 1)
+      return no_memory(c);
   }
   if ((*out = pkey_fromdata(c, "ED25519")) == NULL)
     return reject(c, "JWK Ed25519: key rejected by OpenSSL");
@@ -141,15 +150,17 @@ static ta_status_t ec_key(jwk_ctx_t *c, EVP_PKEY **out)
   point[0] = 0x04;
   memcpy(point + 1, x, field);
   memcpy(point + 1 + field, y, field);
-  OSSL_PARAM_BLD_push_utf8_string(c->bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
-  OSSL_PARAM_BLD_push_octet_string(c->bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * field);
+  if (OSSL_PARAM_BLD_push_utf8_string(c->bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1
+      || OSSL_PARAM_BLD_push_octet_string(c->bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * field) != 1)
+    return no_memory(c);
   if (c->want_private) {
     unsigned char *d = member_bytes(c, "d", field, &dlen);
     BIGNUM *bn = d != NULL && dlen == field ? BN_bin2bn(d, (int)dlen, NULL) : NULL;
     if (bn == NULL)
       return reject(c, "JWK EC: d must be base64url of exactly the curve's field size");
     c->bns[c->n_bns++] = bn;
-    OSSL_PARAM_BLD_push_BN(c->bld, OSSL_PKEY_PARAM_PRIV_KEY, bn);
+    if (OSSL_PARAM_BLD_push_BN(c->bld, OSSL_PKEY_PARAM_PRIV_KEY, bn) != 1)
+      return no_memory(c);
   }
   if ((*out = pkey_fromdata(c, "EC")) == NULL)
     return reject(c, "JWK EC: the point is not on the curve");
