@@ -62,7 +62,7 @@ static ta_status_t single_field(apr_pool_t *p, const ta_msg_t *m, const char *na
     found = NULL;
   if (found) {
     if (strlen(found) > max) {
-      *detail = apr_psprintf(p, "%s longer than %zu bytes", name, max);
+      *detail = apr_psprintf(p, "%s longer than %" APR_SIZE_T_FMT " bytes", name, max);
       return TA_E_SERAPH_HEADER_INVALID;
     }
     for (const unsigned char *c = (const unsigned char *)found; *c; c++)
