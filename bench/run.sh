@@ -16,6 +16,7 @@
 #   BENCH_SOAK_SECONDS    length of the memory-growth run [60]
 #   BENCH_REPLAY_CACHE    value for TrustedAppReplayCache [module default]
 #   BENCH_KEEP=1          keep the work directory
+#   BENCH_VERBOSE=1       print every wrk run's result line
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,7 +71,7 @@ trap cleanup EXIT
 
 # Helpers compiled against the very library the module links.
 mkdir -p "$work/bin"
-for prog in verify_floor registry_load; do
+for prog in verify_floor verify_request registry_load; do
   cc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -I"$src/lib" \
      $(apr-1-config --cppflags --includes) $(apu-1-config --includes) \
      "$bench/$prog.c" "$lib" $(pkg-config --libs libcrypto libxml-2.0 jansson) \
@@ -182,29 +183,52 @@ stop_httpd() {
   [[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
 }
 
-# RSS of the parent and its children, in KiB.
-httpd_rss_kb() {
+# RSS of the parent and its children, in KiB. RSS counts the pages the
+# children share copy-on-write with the parent (the registry is parsed once,
+# in the parent, before the fork) once per process: httpd_pss_kb divides
+# shared pages among their users and is the memory the server really holds.
+httpd_rss_kb() { httpd_mem_kb VmRSS status; }
+httpd_pss_kb() { httpd_mem_kb Pss smaps_rollup; }
+httpd_mem_kb() {
   local parent total=0 pid kb
   parent=$(cat "$server_root/httpd.pid")
   for pid in $parent $(ps --ppid "$parent" -o pid= 2>/dev/null); do
-    kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    kb=$(awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/$2" 2>/dev/null || echo 0)
     total=$((total + ${kb:-0}))
   done
   echo $total
+}
+
+# CPU time (ns) consumed so far by every thread of the parent and its
+# children (schedstat: time on a CPU). Differences over a run give the
+# server's own CPU per request, whatever else competes for the machine.
+httpd_cpu_ns() {
+  local parent pids
+  parent=$(cat "$server_root/httpd.pid")
+  pids="$parent $(ps --ppid "$parent" -o pid= 2>/dev/null)"
+  for pid in $pids; do cat /proc/$pid/task/*/schedstat 2>/dev/null; done | awk '{t += $1} END {printf "%.0f\n", t}'
 }
 
 # Lines of the error log that signal trouble.
 error_lines() { grep -cE '\[(\w+:)?(error|crit|alert|emerg)\]|exit signal|Segmentation' "$1/error.log" || true; }
 
 # ---------------------------------------------------------------- load runs
-# run_wrk LIST PATH [DURATION]: walks the pre-signed LIST; prints the BENCH line.
+# run_wrk LIST PATH [DURATION]: walks the pre-signed LIST; prints the BENCH
+# line plus cpu_us= (server CPU per response, from schedstat; wrk's own
+# requests still in flight at the end are answered but not counted, which
+# the slack keeps small).
 run_wrk() {
-  local list=$1 path=$2 duration=${3:-600} port out
+  local list=$1 path=$2 duration=${3:-600} port out line cpu0 cpu1
   port=$(sed -n 's/^Listen 127.0.0.1://p' "$server_root/httpd.conf")
+  cpu0=$(httpd_cpu_ns)
   out=$(BENCH_LIST=$list BENCH_PATH=$path BENCH_SLACK=$slack \
         taskset -c "$client_cpus" wrk -t "$wrk_threads" -c "$conns" -d "${duration}s" --timeout 10s \
         -s "$bench/walk.lua" "http://127.0.0.1:$port" 2>&1) || die "wrk failed:"$'\n'"$out"
-  grep '^BENCH ' <<<"$out" || die "wrk printed no result:"$'\n'"$out"
+  cpu1=$(httpd_cpu_ns)
+  line=$(grep '^BENCH ' <<<"$out") || die "wrk printed no result:"$'\n'"$out"
+  (($(field "$line" responses) > 0)) || die "wrk got no response on $path:"$'\n'"$out"
+  [[ "${BENCH_VERBOSE:-0}" == 1 ]] && note "$path ${list##*/}: $line"
+  echo "$line cpu_us=$(python3 -c "print('%.2f' % (($cpu1 - $cpu0) / 1e3 / max(1, $(field "$line" responses))))")"
 }
 
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
@@ -236,8 +260,15 @@ done
 
 results=()   # "label|rps|overhead_us|floor_us|non2xx|extra"
 declare -A floor
+declare -A lib_full lib_floor lib_beyond
 note "measuring the OpenSSL verify floor"
 while read -r _ alg us; do floor[$alg]=$us; done < <(taskset -c "$server_cpus" "$work/bin/verify_floor" 1)
+# In process, same core: ta_verify_request (everything the library does per
+# request) against ta_key_verify over the same bases, interleaved rounds.
+note "measuring ta_verify_request against ta_key_verify in process"
+while read -r _ alg full fl beyond; do
+  lib_full[$alg]=$full lib_floor[$alg]=$fl lib_beyond[$alg]=$beyond
+done < <(taskset -c "$server_cpus" "$work/bin/verify_request" "${BENCH_LIB_ROUNDS:-9}" 2000 1000)
 
 # ---------------------------------------------------------------- 1. key types
 note "key-type runs: $requests requests each, $conns connections, server on CPUs $server_cpus, wrk on $client_cpus"
@@ -257,19 +288,34 @@ for kt in "${key_types[@]}"; do
 done
 warm_up "$main" "$port"
 
-# Rounds of: /open, then each key type on /protected; medians over rounds
-# damp the noise of a shared machine. /open carries the very same headers
-# (the round's ed25519 list, before /protected consumes it), so only the
-# module's work differs; a last /open run closes the final round.
+# Rounds of: /open before every key-type run on /protected, so each
+# authenticated run is compared with the /open runs just before and after it
+# (the machine's speed drifts); medians over rounds damp the rest of the
+# noise. /open carries the very same headers (the list the next /protected
+# run consumes), so only the module's work differs.
 declare -A runs       # key type -> BENCH lines, one per round
+declare -A pair_overheads  # key type -> per-round overhead vs the neighbouring /open runs (from req/s)
+declare -A pair_cpu        # the same from the server's CPU time per response
 open_runs=()
+prev_open=$(run_wrk "$work/list-ed25519-1" /open)
+open_runs+=("$prev_open")
 for round in $(seq 1 "$rounds"); do
-  open_runs+=("$(run_wrk "$work/list-ed25519-$round" /open)")
-  for kt in "${key_types[@]}"; do
-    runs[$kt]+="$(run_wrk "$work/list-$kt-$round" /protected)"$'\n'
+  for i in "${!key_types[@]}"; do
+    kt=${key_types[$i]}
+    auth_line=$(run_wrk "$work/list-$kt-$round" /protected)
+    runs[$kt]+="$auth_line"$'\n'
+    # the next /open run uses the next list, which no /protected run has consumed yet
+    if ((i + 1 < ${#key_types[@]})); then next_list="$work/list-${key_types[$((i + 1))]}-$round"
+    elif ((round < rounds)); then next_list="$work/list-${key_types[0]}-$((round + 1))"
+    else next_list="$work/list-$kt-$round"; fi
+    next_open=$(run_wrk "$next_list" /open)
+    open_runs+=("$next_open")
+    pair_overheads[$kt]+=" $(python3 -c "a=$(field "$auth_line" rps); o=($(field "$prev_open" rps)+$(field "$next_open" rps))/2
+print('%.2f' % ((1/a - 1/o) * $server_cores * 1e6))")"
+    pair_cpu[$kt]+=" $(python3 -c "print('%.2f' % ($(field "$auth_line" cpu_us) - ($(field "$prev_open" cpu_us) + $(field "$next_open" cpu_us)) / 2))")"
+    prev_open=$next_open
   done
 done
-open_runs+=("$(run_wrk "$work/list-rsa-2048-$rounds" /open)")
 
 median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 spread() { python3 -c 'import sys; v = [float(x) for x in sys.argv[1:]]; print("%.0f-%.0f" % (min(v), max(v)))' "$@"; }
@@ -277,7 +323,10 @@ sum_field() { local t=0 l; while read -r l; do [[ -n "$l" ]] && t=$((t + $(field
 
 open_rps=(); for l in "${open_runs[@]}"; do open_rps+=("$(field "$l" rps)"); done
 rps_open=$(median "${open_rps[@]}")
-results+=("no auth (/open)|$rps_open|-|-|$(printf '%s\n' "${open_runs[@]}" | sum_field non2xx)|median of ${#open_rps[@]} runs, range $(spread "${open_rps[@]}")")
+open_cpus=(); for l in "${open_runs[@]}"; do open_cpus+=("$(field "$l" cpu_us)"); done
+noauth_rps_us=$(python3 -c "print('%.1f' % ($server_cores / $rps_open * 1e6))")
+noauth_us=$(median "${open_cpus[@]}")
+results+=("no auth (/open)|$rps_open|-|$noauth_us|-|-|-|-|$(printf '%s\n' "${open_runs[@]}" | sum_field non2xx)|median of ${#open_rps[@]} runs, req/s $(spread "${open_rps[@]}"), CPU $(spread "${open_cpus[@]}") us; by req/s $noauth_rps_us us")
 
 overhead() {   # rps_auth -> microseconds of server CPU per request
   python3 -c "print('%.1f' % ((1/$1 - 1/$rps_open) * $server_cores * 1e6))"
@@ -289,7 +338,14 @@ for kt in "${key_types[@]}"; do
   r=$(median "${vals[@]}")
   rps_median[$kt]=$r
   samples=$(while read -r l; do [[ -n "$l" ]] && field "$l" samples; done <<<"${runs[$kt]}" | grep -v '^-$' | head -1 || true)
-  results+=("$kt|$r|$(overhead "$r")|${floor[${alg_of[$kt]}]}|$(sum_field non2xx <<<"${runs[$kt]}")|range $(spread "${vals[@]}"), p99 $(median "${p99s[@]}") us${samples:+; $samples}")
+  # overhead: median over rounds of (auth vs the /open runs around it)
+  o=$(python3 -c "print('%.1f' % $(median ${pair_overheads[$kt]}))")
+  oc=$(python3 -c "print('%.1f' % $(median ${pair_cpu[$kt]}))")
+  cpus=(); while read -r l; do [[ -n "$l" ]] && cpus+=("$(field "$l" cpu_us)"); done <<<"${runs[$kt]}"
+  f=${floor[${alg_of[$kt]}]}
+  beyond=$(python3 -c "print('%.1f' % ($oc - $f))")
+  pct=$(python3 -c "print('%.1f%%' % (($oc - $f) / $noauth_us * 100))")
+  results+=("$kt|$r|$o|$(median "${cpus[@]}")|$oc|$f|$beyond|$pct|$(sum_field non2xx <<<"${runs[$kt]}")|req/s $(spread "${vals[@]}"), overhead by CPU $(spread ${pair_cpu[$kt]}) us, by req/s $(spread ${pair_overheads[$kt]}) us, p99 $(median "${p99s[@]}") us${samples:+; $samples}")
 done
 
 # ---------------------------------------------------------------- 2. soak
@@ -298,15 +354,17 @@ soak_total=$(python3 -c "print(int($ed_rps * $soak_seconds * 2.5) + 1000)")
 note "soak: ${soak_seconds}s of ed25519 ($soak_total pre-signed requests)"
 sign "$work/list-soak" bench-ed25519 "$work/ed25519.key" "$(per_thread_total "$soak_total")" "$port"
 rss_before=$(httpd_rss_kb)
+pss_before=$(httpd_pss_kb)
 soak=$(run_wrk "$work/list-soak" /protected "$soak_seconds")
 sleep 1
 rss_after=$(httpd_rss_kb)
+pss_after=$(httpd_pss_kb)
 soak_secs=$(field "$soak" seconds)
 main_errors=$(error_lines "$main")
 stop_httpd
 
 # ---------------------------------------------------------------- 3. registry sizes
-size_rows=()   # "apps|load_ms|lib_rss_kb|httpd_start_ms|httpd_rss_kb|rps_open|rps|overhead|non2xx"
+size_rows=()   # "apps|load_ms|lib_rss_kb|httpd_start_ms|httpd_rss_kb|httpd_pss_kb|rps_open|rps|overhead|non2xx"
 for n in $sizes; do
   note "registry of $n applications"
   dir="$work/size-$n"
@@ -317,13 +375,24 @@ for n in $sizes; do
   read -r _ apps_loaded load_ms _cpu lib_rss _per < <("$work/bin/registry_load" "$dir/registry.xml") \
     || die "registry of $n applications does not load"
   start_httpd "$dir"
-  sign "$dir/list" bench-ed25519 "$work/ed25519.key" "$total" "$port"
+  size_rounds=${BENCH_SIZE_ROUNDS:-2}
+  for round in $(seq 1 "$size_rounds"); do
+    sign "$dir/list-$round" bench-ed25519 "$work/ed25519.key" "$total" "$port"
+  done
   warm_up "$dir" "$port"
-  open=$(run_wrk "$dir/list" /open)
-  auth=$(run_wrk "$dir/list" /protected)
+  opens=() auths=() cpu_diffs=() bad=0
+  for round in $(seq 1 "$size_rounds"); do
+    open=$(run_wrk "$dir/list-$round" /open)
+    auth=$(run_wrk "$dir/list-$round" /protected)
+    opens+=("$(field "$open" rps)") auths+=("$(field "$auth" rps)")
+    cpu_diffs+=("$(python3 -c "print('%.2f' % ($(field "$auth" cpu_us) - $(field "$open" cpu_us)))")")
+    bad=$((bad + $(field "$auth" non2xx) + $(field "$open" non2xx)))
+  done
   rss=$(httpd_rss_kb)
-  rps_open=$(field "$open" rps)
-  size_rows+=("$apps_loaded|$load_ms|$lib_rss|$start_ms|$rss|$rps_open|$(field "$auth" rps)|$(overhead "$(field "$auth" rps)")|$(field "$auth" non2xx)")
+  pss=$(httpd_pss_kb)
+  rps_open=$(median "${opens[@]}")
+  rps_auth=$(median "${auths[@]}")
+  size_rows+=("$apps_loaded|$load_ms|$lib_rss|$start_ms|$rss|$pss|$rps_open|$rps_auth|$(overhead "$rps_auth")|$(median "${cpu_diffs[@]}")|$bad")
   stop_httpd
 done
 
@@ -340,7 +409,7 @@ warm_up "$dir" "$port"
 open=$(run_wrk "$dir/list" /open)
 auth=$(run_wrk "$dir/list" /protected)
 rps_open=$(field "$open" rps)
-pattern_row="$rps_open|$(field "$auth" rps)|$(overhead "$(field "$auth" rps)")|$(field "$auth" non2xx)"
+pattern_row="$rps_open|$(field "$auth" rps)|$(overhead "$(field "$auth" rps)")|$(field "$auth" non2xx)|$(python3 -c "print('%.1f' % ($(field "$auth" cpu_us) - $(field "$open" cpu_us)))")"
 stop_httpd
 
 # ---------------------------------------------------------------- report
@@ -349,33 +418,46 @@ echo "mod_trustedapp benchmark  $(date -u +%Y-%m-%dT%H:%MZ)  $(uname -m), $ncpu 
 echo "module: $so"
 echo "$requests requests per run, $conns connections, $rounds round(s); overhead = (1/rps_auth - 1/rps_open) x $server_cores server core(s)"
 echo
-printf '%-18s %10s %14s %14s %8s  %s\n' "run" "req/s" "overhead us" "verify us" "non-2xx" "notes"
+echo "end to end. CPU us/req: the server's CPU time (all httpd threads, schedstat) per response;"
+echo "overhead: /protected minus the mean of the /open runs just before and after it, median over rounds"
+echo "(by CPU time, and by req/s: (1/rps_auth - 1/rps_open) x server cores); beyond verify = CPU overhead - verify;"
+echo "% no-auth = beyond verify / the no-auth CPU per request:"
+printf '%-16s %7s %12s %11s %12s %9s %13s %9s %7s  %s\n' "run" "req/s" "rps-overhead" "CPU us/req" "CPU overhead" "verify us" "beyond verify" "% no-auth" "non-2xx" "notes"
 for row in "${results[@]}"; do
-  IFS='|' read -r label r o f bad notes <<<"$row"
-  printf '%-18s %10.0f %14s %14s %8s  %s\n' "$label" "$r" "$o" "$f" "$bad" "$notes"
+  IFS='|' read -r label r o c oc f b pct bad notes <<<"$row"
+  printf '%-16s %7.0f %12s %11s %12s %9s %13s %9s %7s  %s\n' "$label" "$r" "$o" "$c" "$oc" "$f" "$b" "$pct" "$bad" "$notes"
+done
+echo
+echo "in process, one core, registry of 1,000 apps (ta_verify_request vs ta_key_verify over the same signature bases, ${BENCH_LIB_ROUNDS:-9} interleaved rounds, medians):"
+printf '%-20s %14s %12s %14s %9s\n' "alg" "verify_request" "key_verify" "beyond verify" "% no-auth"
+for kt in "${key_types[@]}"; do
+  a=${alg_of[$kt]}
+  printf '%-20s %14s %12s %14s %9s\n' "$a" "${lib_full[$a]} us" "${lib_floor[$a]} us" "${lib_beyond[$a]} us" \
+    "$(python3 -c "print('%.1f%%' % (${lib_beyond[$a]} / $noauth_us * 100))")"
 done
 echo
 echo "verify floor (one core, ta_key_verify): $(for a in "${!floor[@]}"; do printf '%s %s us; ' "$a" "${floor[$a]}"; done)"
 echo
-printf '%-8s %9s %12s %9s %14s %11s %10s %12s %8s\n' "apps" "load ms" "lib RSS KiB" "start ms" "httpd RSS KiB" "open req/s" "req/s" "overhead us" "non-2xx"
+echo "registry sizes (ed25519; overhead by req/s and by CPU time, medians of ${BENCH_SIZE_ROUNDS:-2} interleaved rounds):"
+printf '%-8s %9s %12s %9s %14s %14s %11s %10s %13s %13s %8s\n' "apps" "load ms" "lib RSS KiB" "start ms" "httpd RSS KiB" "httpd PSS KiB" "open req/s" "req/s" "rps-overh us" "CPU overh us" "non-2xx"
 for row in "${size_rows[@]}"; do
-  IFS='|' read -r a l lr s hr ro r o bad <<<"$row"
-  printf '%-8s %9s %12s %9s %14s %11.0f %10.0f %12s %8s\n' "$a" "$l" "$lr" "$s" "$hr" "$ro" "$r" "$o" "$bad"
+  IFS='|' read -r a l lr s hr hp ro r o oc bad <<<"$row"
+  printf '%-8s %9s %12s %9s %14s %14s %11.0f %10.0f %13s %13s %8s\n' "$a" "$l" "$lr" "$s" "$hr" "$hp" "$ro" "$r" "$o" "$oc" "$bad"
 done
 if ((${#size_rows[@]} >= 2)); then
-  IFS='|' read -r a1 _ lr1 _ hr1 _ <<<"${size_rows[0]}"
-  IFS='|' read -r a2 _ lr2 _ hr2 _ <<<"${size_rows[${#size_rows[@]}-1]}"
-  python3 -c "print('per application (marginal, %d -> %d apps): library %.0f bytes, httpd (all processes) %.0f bytes'
-               % ($a1, $a2, ($lr2 - $lr1) * 1024 / ($a2 - $a1), ($hr2 - $hr1) * 1024 / ($a2 - $a1)))"
+  IFS='|' read -r a1 l1 lr1 _ hr1 hp1 _ <<<"${size_rows[0]}"
+  IFS='|' read -r a2 l2 lr2 _ hr2 hp2 _ <<<"${size_rows[${#size_rows[@]}-1]}"
+  python3 -c "print('per application (marginal, %d -> %d apps): load %.1f us, library %.0f bytes, httpd PSS (all processes, shared pages counted once) %.0f bytes, httpd RSS summed over processes %.0f bytes'
+               % ($a1, $a2, ($l2 - $l1) * 1000 / ($a2 - $a1), ($lr2 - $lr1) * 1024 / ($a2 - $a1), ($hp2 - $hp1) * 1024 / ($a2 - $a1), ($hr2 - $hr1) * 1024 / ($a2 - $a1)))"
 fi
 echo
-IFS='|' read -r ro r o bad <<<"$pattern_row"
-printf 'one app with %d IP patterns + %d path prefixes: %.0f req/s (open %.0f), overhead %s us, non-2xx %s\n' \
-  "$patterns" "$patterns" "$r" "$ro" "$o" "$bad"
+IFS='|' read -r ro r o bad oc <<<"$pattern_row"
+printf 'one app with %d IP patterns + %d path prefixes: %.0f req/s (open %.0f), overhead %s us by req/s, %s us by CPU, non-2xx %s\n' \
+  "$patterns" "$patterns" "$r" "$ro" "$o" "$oc" "$bad"
 echo
-printf 'soak: %.1f s of ed25519, %s responses, non-2xx %s, socket errors %s; httpd RSS %d -> %d KiB (%+d KiB)\n' \
+printf 'soak: %.1f s of ed25519, %s responses, non-2xx %s, socket errors %s; httpd RSS %d -> %d KiB (%+d KiB), PSS %d -> %d KiB (%+d KiB)\n' \
   "$soak_secs" "$(field "$soak" responses)" "$(field "$soak" non2xx)" "$(field "$soak" errors)" \
-  "$rss_before" "$rss_after" $((rss_after - rss_before))
+  "$rss_before" "$rss_after" $((rss_after - rss_before)) "$pss_before" "$pss_after" $((pss_after - pss_before))
 python3 -c "import sys; sys.exit(0 if float('$soak_secs') >= $soak_seconds * 0.9 else 1)" \
   || echo "  (the pre-signed list ran out before ${soak_seconds}s: the server ran faster than in the ed25519 run)"
 echo "error-log lines at error level or worse (main server): $main_errors"
