@@ -232,21 +232,39 @@ def _read_head(conn):
     return data
 
 
-class RawServer:
+class _Listener:
+    """A loopback TCP listener; its _loop runs in a daemon thread while the
+    object is used as a context manager."""
+
+    def __init__(self, backlog):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
+class RawServer(_Listener):
     """TCP listener with a scripted behaviour per connection:
     'silent' (never answers), 'reset' (closes with RST), 'proxy407' (answers a
     CONNECT with 407), 'tunnel' (a working CONNECT proxy)."""
 
     def __init__(self, mode):
+        super().__init__(16)
         self.mode = mode
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.conns = []
         self.seen = []
         self._stop = False
-        self.thread = threading.Thread(target=self._loop, daemon=True)
 
     def _loop(self):
         import struct
@@ -313,13 +331,9 @@ class RawServer:
         except (OSError, ValueError):
             conn.close()
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
     def __exit__(self, *exc):
         self._stop = True
-        self.sock.close()
+        super().__exit__(*exc)
         for c in self.conns:
             c.close()
 
@@ -333,7 +347,7 @@ def write_registry(path, apps_xml="", self_xml=""):
     return Path(path)
 
 
-class OldTLSServer:
+class OldTLSServer(_Listener):
     """A TLS server that only speaks TLS 1.0/1.1 (to test the >= 1.2 floor)."""
 
     def __init__(self, cert, key):
@@ -345,11 +359,7 @@ class OldTLSServer:
             self.ctx.minimum_version = ssl.TLSVersion.TLSv1
             self.ctx.maximum_version = ssl.TLSVersion.TLSv1_1
         self.ctx.load_cert_chain(str(cert), str(key))
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._loop, daemon=True)
+        super().__init__(8)
 
     def _loop(self):
         while True:
@@ -361,10 +371,3 @@ class OldTLSServer:
                 self.ctx.wrap_socket(conn, server_side=True).close()
             except (OSError, ssl.SSLError):
                 conn.close()
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.sock.close()
