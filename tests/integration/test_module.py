@@ -56,6 +56,7 @@ TrustedAppReplayCache shmcb
   TrustedAppRequireUser on
   TrustedAppErrorDetail on
   TrustedAppRequireTLS off
+  TrustedAppForwardedProto on
   TrustedAppRequireClientCert off
   TrustedAppSeraphBaseURL https://jira.example.com/jira/
   TrustedAppSeraphInsecureVersions off
