@@ -95,6 +95,17 @@ static int apply_global(ta_cli_t *c, const char *name, const char *value)
   return TA_EXIT_OK;
 }
 
+/* The value of an option that takes one: after its '=', else the next
+ * argument (consumed); NULL when there is none. */
+static const char *option_value(const char *eq, int argc, char **argv, int *i)
+{
+  if (eq)
+    return eq + 1;
+  if (*i + 1 < argc)
+    return argv[++*i];
+  return NULL;
+}
+
 /* Parses argv[from..] with the command's options plus the global ones.
  * Sets *want_help for --help. Returns an exit code (0 = parsed). */
 static int parse_args(ta_cli_t *c, int argc, char **argv, int from, int *want_help)
@@ -134,11 +145,7 @@ static int parse_args(ta_cli_t *c, int argc, char **argv, int from, int *want_he
                          c->cmd ? c->cmd->name : "");
     const char *value = "1";
     if (spec->value) {
-      if (eq)
-        value = eq + 1;
-      else if (i + 1 < argc)
-        value = argv[++i];
-      else
+      if ((value = option_value(eq, argc, argv, &i)) == NULL)
         return ta_cli_fail(c, TA_EXIT_USAGE, "usage", NULL, "option '--%s' needs a value (%s)",
                            name, spec->value);
     } else if (eq) {
@@ -183,14 +190,8 @@ static int run(ta_cli_t *c, int argc, char **argv)
       return ta_cli_fail(c, TA_EXIT_USAGE, "usage", "see trustapp-admin --help",
                          "unknown global option '%s'", a);
     const char *value = "1";
-    if (spec->value) {
-      if (eq)
-        value = eq + 1;
-      else if (i + 1 < argc)
-        value = argv[++i];
-      else
-        return ta_cli_fail(c, TA_EXIT_USAGE, "usage", NULL, "option '%s' needs a value", a);
-    }
+    if (spec->value && (value = option_value(eq, argc, argv, &i)) == NULL)
+      return ta_cli_fail(c, TA_EXIT_USAGE, "usage", NULL, "option '%s' needs a value", a);
     int rc = apply_global(c, name, value);
     if (rc != TA_EXIT_OK)
       return rc;
