@@ -417,7 +417,7 @@ const command_rec ta_mod_cmds[] = {
   AP_INIT_FLAG("TrustedAppForwardedProto", set_forwarded_proto, NULL, TA_DIR,
                "Take TLS from X-Forwarded-Proto / Forwarded proto= when the peer is a "
                "TrustedAppTrustedProxy (default off)"),
-  {NULL}
+  {.name = NULL}
 };
 
 int ta_mod_any_registry(server_rec *s)
