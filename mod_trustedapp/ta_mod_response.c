@@ -98,7 +98,8 @@ int ta_mod_fail(request_rec *r, const ta_dir_conf_t *dc, const ta_policy_t *pol,
   return status;
 }
 
-/* Names a client could use to impersonate what this module exports. */
+/* Names a client could use to impersonate what this module exports (and,
+ * below, the legacy credential headers). */
 static const char *const lookalikes[] = {
   "trustedapp-id", "trustedapp-name", "trustedapp-protocol", "remote-user", "x-remote-user",
   NULL
@@ -118,7 +119,9 @@ static int is_lookalike(const char *name)
     if (!strcmp(buf, lookalikes[k]))
       return 1;
   }
-  return 0;
+  /* Legacy credentials are consumed here, whichever protocol authenticated:
+   * a backend has no use for them and must not be able to replay them. */
+  return !strncmp(buf, "x-seraph-trusted-app-", sizeof("x-seraph-trusted-app-") - 1);
 }
 
 void ta_mod_strip_lookalikes(request_rec *r, const ta_dir_conf_t *dc)

@@ -101,6 +101,16 @@ def test_lookalike_headers_are_removed(srv, plain):
     assert r.echo["app_id"] == "plain"
 
 
+def test_seraph_credentials_never_reach_the_backend(srv, plain):
+    # Sent beside a valid native signature they are not looked at (ta_verify.h),
+    # but they are credentials: the module consumes them.
+    r = srv.signed("GET", "/echo/", plain, user="alice",
+                   headers=[("X-Seraph-Trusted-App-Cert", "c2VjcmV0"),
+                            ("X-Seraph-Trusted-App-ID", "plain")])
+    assert r.status == 200
+    assert r.echo["hdr_seraph_cert"] == ""
+
+
 def test_lookalike_environment_is_overwritten(httpd, app):
     conf = 'SetEnvIf X-Evil "(.*)" TRUSTEDAPP_ID=$1 TRUSTEDAPP_NAME=$1\n' + PROTECTED_CONF
     srv = httpd(conf=conf, apps=[app])
