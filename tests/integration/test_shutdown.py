@@ -15,7 +15,7 @@ import threading
 import time
 
 import tasig
-from conftest import App, registry_xml
+from conftest import STOP_SETTLE_SECONDS, App, registry_xml
 
 KEEPALIVE_CONF = """
 KeepAlive On
@@ -80,6 +80,39 @@ def test_stop_after_a_registry_reload_in_the_child(httpd):
         srv.stop()
         assert srv.exit_status == 0, srv.error_log()
         assert not exit_signals(srv), srv.error_log()
+
+
+def restart_ungracefully(srv, timeout=20):
+    """apache2 -k restart (SIGHUP): children are stopped as by SIGTERM, the
+    parent destroys its configuration pool (the registry generations and their
+    OpenSSL keys), unloads and reloads the module."""
+    before = srv.generation()
+    time.sleep(STOP_SETTLE_SECONDS)
+    srv.ctl("-k", "restart")
+    deadline = time.time() + timeout
+    while srv.generation() == before:
+        assert time.time() < deadline, srv.error_log()
+        time.sleep(0.05)
+    srv._wait_up()
+
+
+def test_ungraceful_restarts_after_accepted_requests(httpd):
+    apps = [App("app-rsa", alg="rsa-pss-sha512"), App("app-ec", alg="ecdsa-p384-sha384")]
+    srv = httpd(apps=apps)
+    first = tasig.sign_request("GET", srv.url("/echo/r"), apps[0].key, apps[0].id, user="bob")
+    assert srv.request("GET", "/echo/r", first.headers).status == 200
+    for n in range(3):
+        for a in apps:
+            assert srv.signed("GET", "/echo/%d" % n, a).status == 200
+        restart_ungracefully(srv)
+        # The replay cache lives in the process pool: a restart forgets nothing.
+        r = srv.request("GET", "/echo/r", first.headers)
+        assert (r.status, r.error) == (401, "replay")
+    assert srv.signed("GET", "/echo/end", apps[1]).status == 200
+    srv.stop()
+    assert srv.exit_status == 0, srv.error_log()
+    assert not exit_signals(srv), srv.error_log()
+    assert srv.generation() == 4
 
 
 def test_stop_while_the_module_reads_a_signed_body(httpd):
