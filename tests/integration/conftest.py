@@ -7,8 +7,11 @@ Environment:
   TA_SANITIZED=1 the module is built with ASan/UBSan: preload the compiler's
                  libasan into httpd and fail on any sanitizer report
   TA_KEEP=1      keep every server directory (default: kept only on failure)
-  TA_COREDUMP_DIR=DIR  crashed apache2 processes dump core into DIR
-                 (CoreDumpDirectory + unlimited RLIMIT_CORE); read with gdb
+  TA_COREDUMP_DIR=DIR  crashed apache2 processes dump core into DIR/<server
+                 directory name>/ (CoreDumpDirectory + unlimited RLIMIT_CORE) and
+                 a failing test shows gdb's backtrace of each core. Useful under
+                 TA_SANITIZED too: httpd's own fatal-signal handler replaces
+                 ASan's, so a segfault in a child prints no ASan report.
 """
 
 import http.client
@@ -80,13 +83,32 @@ def coredump_dir():
     return os.environ.get("TA_COREDUMP_DIR")
 
 
-def coredump_conf():
+def coredump_conf(root):
     d = coredump_dir()
     if not d:
         return ""
+    d = os.path.join(d, root.name)
     os.makedirs(d, exist_ok=True)
     os.chmod(d, 0o1777)   # children dump as www-data
     return 'CoreDumpDirectory "%s"\n' % d
+
+
+def core_backtraces(root):
+    """gdb backtraces (all threads) of the cores an apache2 of this server left."""
+    d = coredump_dir()
+    if not d or not os.path.isdir(os.path.join(d, root.name)):
+        return []
+    out = []
+    for name in sorted(os.listdir(os.path.join(d, root.name))):
+        core = os.path.join(d, root.name, name)
+        try:
+            bt = subprocess.run(["gdb", "-q", "-batch", "-ex", "thread apply all bt 25", APACHE2,
+                                 core], capture_output=True, text=True, timeout=120).stdout
+        except (OSError, subprocess.TimeoutExpired) as e:
+            bt = "gdb failed: %s" % e
+        out.append("core %s:\n%s" % (core, "\n".join(l for l in bt.splitlines()
+                                                     if l.startswith(("#", "Thread", "Program")))))
+    return out
 
 
 def _unlimited_core():
@@ -234,7 +256,7 @@ Listen 127.0.0.1:{self.port}
 ServerName 127.0.0.1:{self.port}
 {mods}
 LoadModule trustedapp_module "{module_path()}"
-{user}{coredump_conf()}TypesConfig /etc/mime.types
+{user}{coredump_conf(self.root)}TypesConfig /etc/mime.types
 Timeout 10
 KeepAlive Off
 StartServers 1
@@ -415,6 +437,8 @@ LuaMapHandler ^/echo(/.*)?$ "{self.root}/echo.lua" handle
         if self.exit_status not in (None, 0, 1):
             # 1 is a refused start (tested on purpose); anything else is a crash or hang.
             bad.append("apache2 parent exit status: %s" % self.exit_status)
+        if bad:
+            bad += core_backtraces(self.root)
         return bad
 
     def wait_log(self, pattern, timeout=5):
@@ -605,6 +629,11 @@ class ServerSet:
                 print("kept server directory:", srv.root)
             else:
                 shutil.rmtree(srv.root, ignore_errors=True)
+            if coredump_dir():
+                try:
+                    os.rmdir(os.path.join(coredump_dir(), srv.root.name))   # only if no core
+                except OSError:
+                    pass
         return problems
 
 
