@@ -17,6 +17,7 @@
 #   BENCH_REPLAY_CACHE    value for TrustedAppReplayCache [module default]
 #   BENCH_KEEP=1          keep the work directory
 #   BENCH_VERBOSE=1       print every wrk run's result line
+#   BENCH_PERF=0          skip the in-situ perf profile of one ed25519 run
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -227,8 +228,9 @@ run_wrk() {
   cpu1=$(httpd_cpu_ns)
   line=$(grep '^BENCH ' <<<"$out") || die "wrk printed no result:"$'\n'"$out"
   (($(field "$line" responses) > 0)) || die "wrk got no response on $path:"$'\n'"$out"
-  [[ "${BENCH_VERBOSE:-0}" == 1 ]] && note "$path ${list##*/}: $line"
-  echo "$line cpu_us=$(python3 -c "print('%.2f' % (($cpu1 - $cpu0) / 1e3 / max(1, $(field "$line" responses))))")"
+  line="$line cpu_us=$(python3 -c "print('%.2f' % (($cpu1 - $cpu0) / 1e3 / max(1, $(field "$line" responses))))")"
+  if [[ "${BENCH_VERBOSE:-0}" == 1 ]]; then note "$path ${list##*/}: $line"; fi
+  echo "$line"
 }
 
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
@@ -348,9 +350,39 @@ for kt in "${key_types[@]}"; do
   results+=("$kt|$r|$o|$(median "${cpus[@]}")|$oc|$f|$beyond|$pct|$(sum_field non2xx <<<"${runs[$kt]}")|req/s $(spread "${vals[@]}"), overhead by CPU $(spread ${pair_cpu[$kt]}) us, by req/s $(spread ${pair_overheads[$kt]}) us, p99 $(median "${p99s[@]}") us${samples:+; $samples}")
 done
 
+# In-situ split of one ed25519 run (perf, DWARF call graphs on the server's
+# CPUs): the share of httpd's CPU spent in the module's authentication hook,
+# in the library's ta_verify_request, and in ta_key_verify; times the run's
+# CPU per request, the module's own cost beyond the verification inside the
+# real server, without the throughput effects of the req/s comparison.
+insitu=""
+if [[ "${BENCH_PERF:-1}" == 1 ]] && command -v perf >/dev/null; then
+  note "profiling one ed25519 run with perf"
+  sign "$work/list-perf" bench-ed25519 "$work/ed25519.key" "$total" "$port"
+  run_wrk "$work/list-perf" /protected > "$work/perf-run.txt" &
+  wrk_pid=$!
+  sleep 0.3
+  perf record -q -C "$server_cpus" --call-graph dwarf,16384 -o "$work/perf.data" -- sleep 1.5 >/dev/null 2>&1 || true
+  wait $wrk_pid || die "the profiled run failed"
+  perf_cpu=$(field "$(cat "$work/perf-run.txt")" cpu_us)
+  perf report -i "$work/perf.data" --comm apache2 --children --sort sym --stdio -g none 2>/dev/null \
+    > "$work/perf.txt" || true
+  share() { awk -v s="$1" '$NF == s {gsub("%", "", $1); print $1; exit}' "$work/perf.txt"; }
+  hook=$(share ap_run_check_user_id) lib_all=$(share ta_verify_request) verify=$(share ta_key_verify)
+  replay=$(share ta_mod_replay_record)
+  if [[ -n "$hook" && -n "$verify" && -n "$lib_all" ]]; then
+    insitu=$(python3 -c "
+c = $perf_cpu; h, l, v, r = $hook, $lib_all, $verify, ${replay:-0}
+print('in situ (perf, one ed25519 run, %.1f us of httpd CPU per request): authentication hook %.1f us, of which ta_key_verify %.1f us, the rest of ta_verify_request %.1f us, replay cache %.1f us, other module work %.1f us; hook beyond verify %.1f us = %.1f%% of the no-auth request cost'
+      % (c, h * c / 100, v * c / 100, (l - v) * c / 100, r * c / 100, (h - l - r) * c / 100, (h - v) * c / 100, (h - v) * c / $noauth_us))")
+  else
+    insitu="in situ: perf gave no usable call graph (hook '$hook', verify '$verify')"
+  fi
+fi
+
 # ---------------------------------------------------------------- 2. soak
 ed_rps=${rps_median[ed25519]}
-soak_total=$(python3 -c "print(int($ed_rps * $soak_seconds * 2.5) + 1000)")
+soak_total=$(python3 -c "print(int($ed_rps * $soak_seconds * 1.6) + 2000)")
 note "soak: ${soak_seconds}s of ed25519 ($soak_total pre-signed requests)"
 sign "$work/list-soak" bench-ed25519 "$work/ed25519.key" "$(per_thread_total "$soak_total")" "$port"
 rss_before=$(httpd_rss_kb)
@@ -392,7 +424,7 @@ for n in $sizes; do
   pss=$(httpd_pss_kb)
   rps_open=$(median "${opens[@]}")
   rps_auth=$(median "${auths[@]}")
-  size_rows+=("$apps_loaded|$load_ms|$lib_rss|$start_ms|$rss|$pss|$rps_open|$rps_auth|$(overhead "$rps_auth")|$(median "${cpu_diffs[@]}")|$bad")
+  size_rows+=("$apps_loaded|$load_ms|$lib_rss|$start_ms|$rss|$pss|$rps_open|$rps_auth|$(overhead "$rps_auth")|$(python3 -c "print('%.1f' % $(median "${cpu_diffs[@]}"))")|$bad")
   stop_httpd
 done
 
@@ -436,6 +468,7 @@ for kt in "${key_types[@]}"; do
     "$(python3 -c "print('%.1f%%' % (${lib_beyond[$a]} / $noauth_us * 100))")"
 done
 echo
+[[ -n "$insitu" ]] && { echo "$insitu"; echo; }
 echo "verify floor (one core, ta_key_verify): $(for a in "${!floor[@]}"; do printf '%s %s us; ' "$a" "${floor[$a]}"; done)"
 echo
 echo "registry sizes (ed25519; overhead by req/s and by CPU time, medians of ${BENCH_SIZE_ROUNDS:-2} interleaved rounds):"

@@ -3,6 +3,7 @@
  * checks come first; 403 policy answers only after the signature verified. */
 #include "ta_verify_int.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -150,6 +151,16 @@ static ta_status_t check_keys(apr_pool_t *p, const ta_app_t *app, const ta_https
   return ta_verify_fail(out, other != TA_OK ? other : TA_E_INTERNAL, NULL);
 }
 
+/* SHA-256 fetched once per process: EVP_sha256() makes OpenSSL look the
+ * implementation up again (under its store's lock) on every digest. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+  sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 /* Fixed-length cache key: app ids and nonces are bounded but together may
  * exceed what memcache accepts, and a hash keeps the key free of separators. */
 static const char *replay_key(apr_pool_t *p, const char *app_id, const char *nonce)
@@ -158,7 +169,9 @@ static const char *replay_key(apr_pool_t *p, const char *app_id, const char *non
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   const char *material = apr_pstrcat(p, app_id, "\n", nonce, NULL);
-  if (EVP_Digest(material, strlen(material), md, &md_len, EVP_sha256(), NULL) != 1)
+  pthread_once(&sha256_once, sha256_fetch);
+  if (sha256_md == NULL
+      || EVP_Digest(material, strlen(material), md, &md_len, sha256_md, NULL) != 1)
     return NULL;
   char *key = apr_palloc(p, sizeof("rfc9421:") + md_len * 2);
   memcpy(key, "rfc9421:", 8);

@@ -21,12 +21,13 @@
  * APR's own, destroyed at exit before the modules are unloaded. */
 #include "mod_trustedapp.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_global_mutex.h>
 #include "ap_provider.h"
 #include "util_mutex.h"
-#include "ta_digest.h"
+#include <openssl/evp.h>
 
 #define TA_REPLAY_USERDATA "mod_trustedapp:replay-cache"
 
@@ -63,6 +64,15 @@ static struct ap_socache_hints replay_hints = {32, 1, 300 * APR_USEC_PER_SEC};
 #define TA_SENTINEL_ID_LEN 32
 #define TA_OVERFLOW_WARN_INTERVAL apr_time_from_sec(60)
 static int replay_is_shmcb;
+/* Fetched once per process: EVP_sha256() would make OpenSSL look the
+ * implementation up again, under its store's lock, on every request. */
+static EVP_MD *replay_sha256;
+static pthread_once_t replay_sha256_once = PTHREAD_ONCE_INIT;
+
+static void replay_sha256_fetch(void)
+{
+  replay_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
 static apr_time_t last_overflow_warning;
 
 static void sentinel_id(unsigned char *id, unsigned first)
@@ -261,10 +271,9 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
                                  apr_time_t created, int future_skew_sec, int refuse_overflow,
                                  int *overflow_refused, const char **detail)
 {
-  unsigned char id[TA_DIGEST_MAX_LEN], value[1] = {1}, found[8];
+  unsigned char id[EVP_MAX_MD_SIZE], value[1] = {1}, found[8];
   unsigned int found_len = sizeof found;
-  size_t id_len = 0;
-  ta_digest_t *d = NULL;
+  unsigned int id_len = 0;
   apr_status_t rv, urv;
   ta_status_t st;
   char ebuf[120];
@@ -274,9 +283,9 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
     *detail = "replay cache not initialised";
     return TA_E_REPLAY_UNAVAILABLE;
   }
-  if (ta_digest_create(r->pool, TA_DIGEST_SHA256, &d) != TA_OK
-      || ta_digest_update(d, key, strlen(key)) != TA_OK
-      || ta_digest_final(d, id, &id_len) != TA_OK) {
+  pthread_once(&replay_sha256_once, replay_sha256_fetch);
+  if (replay_sha256 == NULL
+      || EVP_Digest(key, strlen(key), id, &id_len, replay_sha256, NULL) != 1) {
     *detail = "cannot hash the replay key";
     return TA_E_REPLAY_UNAVAILABLE;
   }
