@@ -365,7 +365,7 @@ if [[ "${BENCH_PERF:-1}" == 1 ]] && command -v perf >/dev/null; then
   perf record -q -C "$server_cpus" --call-graph dwarf,16384 -o "$work/perf.data" -- sleep 1.5 >/dev/null 2>&1 || true
   wait $wrk_pid || die "the profiled run failed"
   perf_cpu=$(field "$(cat "$work/perf-run.txt")" cpu_us)
-  perf report -i "$work/perf.data" --comm apache2 --children --sort sym --stdio -g none 2>/dev/null \
+  perf report -i "$work/perf.data" --comm apache2 --percentage relative --children --sort sym --stdio -g none 2>/dev/null \
     > "$work/perf.txt" || true
   share() { awk -v s="$1" '$NF == s {gsub("%", "", $1); print $1; exit}' "$work/perf.txt"; }
   hook=$(share ap_run_check_user_id) lib_all=$(share ta_verify_request) verify=$(share ta_key_verify)
