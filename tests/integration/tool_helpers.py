@@ -251,7 +251,15 @@ class _Listener:
         return self
 
     def __exit__(self, *exc):
+        # close() alone leaves a socket that a thread is blocked in accept() on
+        # listening (the call holds a reference); shutdown() stops it and wakes
+        # the thread, so the port really is closed afterwards.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
+        self.thread.join(timeout=5)
 
 
 class RawServer(_Listener):
