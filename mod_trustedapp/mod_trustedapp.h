@@ -62,6 +62,8 @@ typedef struct {
   const char *cert_doc_path;        /* TrustedAppCertificatePath; NULL: not served */
   const char *cert_doc_alg;         /* its optional algorithm (RSA self keys) */
   const char *cert_doc_json;        /* built in post_config; NULL: not served (404) */
+  const char *seraph_doc_path;      /* TrustedAppSeraphCertificatePath; NULL: not served */
+  const char *seraph_doc_text;      /* legacy /admin/appTrustCertificate text; NULL: 404 */
 } ta_srv_conf_t;
 
 typedef struct {

@@ -32,6 +32,7 @@ void *ta_mod_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
   c->registry_where = add->registry_path ? add->registry_where : base->registry_where;
   c->cert_doc_path = add->cert_doc_path ? add->cert_doc_path : base->cert_doc_path;
   c->cert_doc_alg = add->cert_doc_path ? add->cert_doc_alg : base->cert_doc_alg;
+  c->seraph_doc_path = add->seraph_doc_path ? add->seraph_doc_path : base->seraph_doc_path;
   return c;
 }
 
@@ -177,18 +178,36 @@ static const char *set_replay_cache(cmd_parms *cmd, void *dummy, const char *arg
   return ta_mod_replay_set(cmd, arg);
 }
 
-static const char *set_cert_path(cmd_parms *cmd, void *dummy, const char *arg, const char *alg)
+static const char *check_doc_path(cmd_parms *cmd, const char *arg, const char *example)
 {
-  ta_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config, &trustedapp_module);
   const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
   if (err)
     return err;
   if (arg[0] != '/' || strchr(arg, '?') || strchr(arg, '#') || strstr(arg, "/../"))
-    return bad_value(cmd, arg, "an absolute URL path like /.well-known/trustedapp-certificate");
+    return bad_value(cmd, arg, apr_pstrcat(cmd->pool, "an absolute URL path like ", example, NULL));
+  return NULL;
+}
+
+static const char *set_cert_path(cmd_parms *cmd, void *dummy, const char *arg, const char *alg)
+{
+  ta_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config, &trustedapp_module);
+  const char *err = check_doc_path(cmd, arg, "/.well-known/trustedapp-certificate");
+  if (err)
+    return err;
   if (alg && ta_alg_from_name(alg) == TA_ALG_NONE)
     return bad_value(cmd, alg, "an algorithm name such as rsa-pss-sha512 or rsa-v1_5-sha256");
   sc->cert_doc_path = arg;
   sc->cert_doc_alg = alg;
+  return NULL;
+}
+
+static const char *set_seraph_cert_path(cmd_parms *cmd, void *dummy, const char *arg)
+{
+  ta_srv_conf_t *sc = ap_get_module_config(cmd->server->module_config, &trustedapp_module);
+  const char *err = check_doc_path(cmd, arg, "/admin/appTrustCertificate");
+  if (err)
+    return err;
+  sc->seraph_doc_path = arg;
   return NULL;
 }
 
@@ -375,6 +394,9 @@ const command_rec ta_mod_cmds[] = {
   AP_INIT_TAKE12("TrustedAppCertificatePath", set_cert_path, NULL, RSRC_CONF,
                  "URL path serving this server's certificate document (from the registry's <self>) "
                  "[algorithm, for RSA keys]"),
+  AP_INIT_TAKE1("TrustedAppSeraphCertificatePath", set_seraph_cert_path, NULL, RSRC_CONF,
+                "URL path serving this server's legacy Seraph certificate document (RSA <self> key), "
+                "e.g. /admin/appTrustCertificate"),
   AP_INIT_ITERATE("TrustedAppProtocols", set_protocols, NULL, TA_DIR,
                   "Accepted credentials: native (RFC 9421), seraph (legacy), mtls"),
   AP_INIT_TAKE12("TrustedAppClockSkew", set_clock_skew, NULL, TA_DIR,

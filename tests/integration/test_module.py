@@ -96,6 +96,64 @@ def test_certificate_document_served_without_credentials(httpd, app):
     assert srv.request("GET", "/.well-known/other").status == 401
 
 
+def test_legacy_seraph_certificate_document_served(httpd, app):
+    """TrustedAppSeraphCertificatePath: the /admin/appTrustCertificate text a
+    Jira-style peer fetches: id, base64 SPKI DER of the RSA <self> key, protocol
+    version 2, the magic; the native document is served from the same key."""
+    import base64
+    import json
+    import tasig
+    from cryptography.hazmat.primitives import serialization
+    from conftest import registry_xml
+    self_key = tasig.generate_key("rsa-v1_5-sha256")
+    conf = ("TrustedAppCertificatePath /.well-known/trustedapp-certificate rsa-v1_5-sha256\n"
+            "TrustedAppSeraphCertificatePath /admin/appTrustCertificate\n" + conftest.PROTECTED_CONF)
+    srv = httpd(conf=conf, registry=registry_xml(app, self_id="jira:1234", self_key_file="self.key"),
+                start=False)
+    key_file = srv.root / "self.key"
+    key_file.write_text(tasig.private_pem(self_key))
+    __import__("os").chmod(key_file, 0o600)
+    assert srv.start().returncode == 0, srv.error_log()
+    r = srv.request("GET", "/admin/appTrustCertificate")
+    assert r.status == 200, r.body
+    assert r.headers["Content-Type"].startswith("text/plain")
+    lines = r.body.decode().split("\n")
+    assert len(lines) == 4 and lines[0] == "jira:1234" and lines[2] == "2", lines
+    spki = self_key.public_key().public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert base64.b64decode(lines[1]) == spki
+    assert "PRIVATE" not in r.body.decode()
+    assert srv.request("POST", "/admin/appTrustCertificate", body=b"").status == 405
+    doc = json.loads(srv.request("GET", "/.well-known/trustedapp-certificate").body)
+    assert doc["id"] == "jira:1234" and doc["keys"][0]["public_key"] == tasig.public_pem(self_key)
+
+
+def test_legacy_document_alone_needs_no_algorithm(httpd, app):
+    import tasig
+    from conftest import registry_xml
+    self_key = tasig.generate_key("rsa-pss-sha512")
+    conf = "TrustedAppSeraphCertificatePath /admin/appTrustCertificate\n" + conftest.PROTECTED_CONF
+    srv = httpd(conf=conf, registry=registry_xml(app, self_id="jira:2", self_key_file="self.key"),
+                start=False)
+    (srv.root / "self.key").write_text(tasig.private_pem(self_key))
+    assert srv.start().returncode == 0, srv.error_log()
+    r = srv.request("GET", "/admin/appTrustCertificate")
+    assert r.status == 200 and r.body.decode().split("\n")[0] == "jira:2"
+
+
+def test_legacy_document_needs_an_rsa_self_key(httpd, app):
+    import tasig
+    from conftest import registry_xml
+    conf = "TrustedAppSeraphCertificatePath /admin/appTrustCertificate\n" + conftest.PROTECTED_CONF
+    srv = httpd(conf=conf, registry=registry_xml(app, self_id="jira:1", self_key_file="self.key"),
+                start=False)
+    (srv.root / "self.key").write_text(tasig.private_pem(tasig.generate_key("ed25519")))
+    srv.expect_log(r"TrustedAppSeraphCertificatePath /admin/appTrustCertificate is not served: "
+                   r"the legacy document needs an RSA <self> key")
+    assert srv.start().returncode == 0
+    assert srv.request("GET", "/admin/appTrustCertificate").status == 404
+
+
 def test_certificate_document_without_self_is_not_served(httpd, app):
     conf = "TrustedAppCertificatePath /cert\n" + conftest.PROTECTED_CONF
     srv = httpd(conf=conf, apps=[app])
