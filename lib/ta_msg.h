@@ -24,6 +24,8 @@ struct ta_msg {
   const char *authority;        /* host[:port] as the server is reached, lower case, default port dropped */
   const char *path;             /* raw path as received (percent-encoding untouched), "/" if empty */
   const char *query;            /* raw query without '?', NULL when the target had none */
+  const char *target;           /* raw request-target as received (origin, absolute or asterisk
+                                   form), for @request-target; NULL: path [+ "?" query] */
   apr_array_header_t *fields;   /* ta_field_t, in received order, several lines per name allowed */
   const ta_msg_t *request;      /* for a response: the related request (for ;req), else NULL */
 };

@@ -136,6 +136,7 @@ static ta_status_t parse_request_line(apr_pool_t *p, ta_msg_t *m, const char *li
 
   m->method = apr_pstrmemdup(p, line, (apr_size_t)(sp1 - line));
   char *t = apr_pstrmemdup(p, target, (apr_size_t)(sp2 - target));
+  m->target = apr_pstrdup(p, t);   /* before the scheme is lower-cased in place below */
   if (t[0] == '/')
     return set_origin_target(p, m, t);
   if (strcmp(t, "*") == 0) {

@@ -284,7 +284,10 @@ static ta_status_t derived_value(apr_pool_t *p, const ta_msg_t *msg, const ta_ms
       v = apr_pstrcat(p, "?", target->query ? target->query : "", NULL);
     }
     else if (strcmp(name, "@request-target") == 0) {
-      v = target->query ? apr_pstrcat(p, path, "?", target->query, NULL) : path;
+      if (target->target)
+        v = target->target;
+      else
+        v = target->query ? apr_pstrcat(p, path, "?", target->query, NULL) : path;
     }
     else if (strcmp(name, "@target-uri") == 0) {
       if (!target->scheme || !target->authority)

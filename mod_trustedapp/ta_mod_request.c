@@ -52,6 +52,7 @@ ta_msg_t *ta_mod_build_msg(request_rec *r)
   m->scheme = apr_pstrdup(r->pool, ap_http_scheme(r));
   ap_str_tolower((char *)m->scheme);
   m->authority = authority_of(r, m->scheme);
+  m->target = target;
 
   /* Absolute-form targets (forward proxies) carry scheme://authority. */
   if (!strncasecmp(target, "http://", 7) || !strncasecmp(target, "https://", 8)) {

@@ -209,15 +209,16 @@ static void test_derived(void **state)
   assert_int_equal(n, 1);
   assert_string_equal(values[0], expected("@method", 0));
 
-  /* absolute-form: scheme and authority come from the target. ta_msg_t keeps
-   * no raw request-target, so @request-target is only checked in origin and
-   * asterisk form; @target-uri gives the same absolute URI. */
+  /* absolute-form: scheme and authority come from the target, and
+   * @request-target is the raw target as received (ta_msg_t.target). */
   m = msg_from(example_input("@request-target absolute-form"), "http");
   assert_string_equal(m->scheme, "https");
   assert_string_equal(m->authority, "www.example.com");
   assert_int_equal(ta_component_parse(pool, "@target-uri", &c), TA_OK);
   assert_int_equal(ta_component_values(pool, m, &c, &values, &n), TA_OK);
   assert_string_equal(values[0], expected("@request-target absolute-form", 0));
+  assert_int_equal(one_line(m, "@request-target", &v), TA_OK);
+  assert_string_equal(v, expected("@request-target absolute-form", 1));
   /* authority-form (CONNECT) cannot be represented, so it is refused */
   const char *connect = example_input("@request-target authority-form");
   assert_int_equal(ta_msg_parse_text(pool, connect, strlen(connect), "http", &m, NULL, NULL), TA_E_MSG_INVALID);
