@@ -90,8 +90,12 @@ static int check_authn(request_rec *r)
   if (v.content_digest) {
     apr_off_t max = dc->max_body == TA_UNSET ? TA_DEFAULT_MAX_BODY : dc->max_body;
     st = ta_mod_check_body(r, v.content_digest, max, &detail);
-    if (st != TA_OK)
-      return ta_mod_fail(r, dc, &pol, msg, st, &v, conn.client_ip, detail);
+    if (st != TA_OK) {
+      int status = ta_mod_fail(r, dc, &pol, msg, st, &v, conn.client_ip, detail);
+      /* httpd's input filter refused the body and already answered (ap_die
+       * set r->status): a second answer would follow the first on the wire. */
+      return r->status != HTTP_OK ? AP_FILTER_ERROR : status;
+    }
   }
 
   if (pol.replay_protection && v.replay_key) {

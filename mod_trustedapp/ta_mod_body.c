@@ -83,6 +83,49 @@ static apr_status_t kept_body_filter(ap_filter_t *f, apr_bucket_brigade *bb, ap_
   }
 }
 
+/* ---------------------------------------------------------- read errors */
+/* While check_authn reads the body, httpd's HTTP_IN filter may refuse it
+ * (malformed chunk line, chunk size overflow, LimitRequestBody): it then
+ * answers at once from inside ap_get_brigade (error bucket -> ap_die ->
+ * ap_send_error_response) and the read returns AP_FILTER_ERROR with r->status
+ * set to what went out. This note marks that window so the insert_error_filter
+ * hook, which runs inside ap_send_error_response just before the header fields
+ * are chosen, can name the module's code in that answer too. */
+#define TA_NOTE_READING_BODY "trustedapp-reading-body"
+
+/* The stable code for the status httpd answered a refused body with. */
+static ta_status_t code_for_answer(int http_status)
+{
+  if (http_status == HTTP_REQUEST_ENTITY_TOO_LARGE)
+    return TA_E_BODY_TOO_LARGE;
+  if (http_status >= 500)
+    return TA_E_INTERNAL;
+  /* 400: malformed chunked framing; what arrived is not the signed body. */
+  return TA_E_DIGEST_MISMATCH;
+}
+
+static void name_code_in_error_answer(request_rec *r)
+{
+  const ta_dir_conf_t *dc;
+  ta_status_t st;
+
+  if (!apr_table_get(r->notes, TA_NOTE_READING_BODY))
+    return;
+  st = code_for_answer(r->status);
+  /* Only a token whose table status is the status sent: never contradict it. */
+  if (ta_error_http_status(st) != r->status)
+    return;
+  apr_table_setn(r->err_headers_out, TA_ERROR_HEADER, ta_error_token(st));
+  dc = ap_get_module_config(r->per_dir_config, &trustedapp_module);
+  if (dc && ta_mod_flag(dc->error_detail, 0))
+    apr_table_setn(r->err_headers_out, TA_ERROR_DETAIL_HEADER,
+                   st == TA_E_BODY_TOO_LARGE
+                       ? "the server refused the request body as too large while reading it"
+                       : "the request body could not be read as sent (malformed framing)");
+}
+
+/* Registers the replay filter and the hook that labels httpd's own answer to
+ * a body its input filter refused. */
 void ta_mod_body_register_filters(void)
 {
   apr_pool_t *tmp = NULL;
@@ -95,6 +138,7 @@ void ta_mod_body_register_filters(void)
   }
   kept_body_filter_handle = ap_register_input_filter(TA_KEPT_BODY_FILTER, kept_body_filter, NULL,
                                                      AP_FTYPE_RESOURCE);
+  ap_hook_insert_error_filter(name_code_in_error_answer, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 /* ---------------------------------------------------------------- spool */
@@ -228,31 +272,44 @@ static int declared_too_large(request_rec *r, apr_off_t max)
   return apr_strtoff(&len, cl, NULL, 10) == APR_SUCCESS && len > max;
 }
 
-ta_status_t ta_mod_check_body(request_rec *r, const char *content_digest, apr_off_t max,
-                              const char **detail)
+/* The outcome of a failed ap_get_brigade, as the client gets it. */
+static ta_status_t read_failure(request_rec *r, apr_status_t rv, const char **detail)
 {
-  ta_digest_expect_t expect;
-  ta_digest_t *d = NULL;
-  apr_bucket_brigade *in, *kept = NULL;
-  ta_spool_t spool;
-  int seen_eos = 0;
+  char err[120];
   ta_status_t st;
-  ta_kept_body_t *ctx;
 
-  st = ta_digest_parse(r->pool, content_digest, strlen(content_digest), &expect);
-  if (st != TA_OK) {
-    *detail = "Content-Digest is malformed or names no supported algorithm";
+  if (rv == AP_FILTER_ERROR) {
+    /* httpd has answered already with r->status (see TA_NOTE_READING_BODY). */
+    st = code_for_answer(r->status);
+    *detail = apr_psprintf(r->pool, "reading the request body failed: httpd's input filter refused "
+                           "it (%s) and answered %d",
+                           st == TA_E_BODY_TOO_LARGE   ? "too large: chunk size overflow or "
+                                                         "LimitRequestBody"
+                           : st == TA_E_DIGEST_MISMATCH ? "malformed framing"
+                                                        : "internal error",
+                           r->status);
     return st;
   }
-  if (ta_digest_create(r->pool, expect.alg, &d) != TA_OK) {
-    *detail = "cannot create the body hasher";
-    return TA_E_INTERNAL;
-  }
-  if (declared_too_large(r, max)) {
-    *detail = apr_psprintf(r->pool, "Content-Length exceeds TrustedAppMaxBodySize (%" APR_OFF_T_FMT
-                           " bytes)", max);
+  /* Not answered yet: the module answers. Only ENOSPC means "too large"
+   * (ap_map_http_request_error); a body cut short (APR_EOF, APR_INCOMPLETE),
+   * a timeout or a reset is simply not the body that was signed. */
+  if (ap_map_http_request_error(rv, HTTP_BAD_REQUEST) == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+    *detail = "reading the request body failed: too large";
     return TA_E_BODY_TOO_LARGE;
   }
+  *detail = apr_pstrcat(r->pool, "reading the request body failed (truncated or timed out): ",
+                        apr_strerror(rv, err, sizeof err), NULL);
+  return TA_E_DIGEST_MISMATCH;
+}
+
+/* Reads the whole body through the input filters, hashing and keeping it. */
+static ta_status_t read_and_keep(request_rec *r, ta_digest_t *d, apr_off_t max, ta_spool_t *out,
+                                 const char **detail)
+{
+  apr_bucket_brigade *in;
+  ta_spool_t spool;
+  int seen_eos = 0;
+
   memset(&spool, 0, sizeof spool);
   spool.r = r;
   spool.mem = apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -261,10 +318,8 @@ ta_status_t ta_mod_check_body(request_rec *r, const char *content_digest, apr_of
     apr_status_t rv = ap_get_brigade(r->input_filters, in, AP_MODE_READBYTES, APR_BLOCK_READ,
                                      TA_BODY_READ_SIZE);
     if (rv != APR_SUCCESS) {
-      /* Truncated or malformed (chunked) body: what arrived is not what was signed. */
       apr_brigade_cleanup(in);
-      *detail = "reading the request body failed";
-      return TA_E_DIGEST_MISMATCH;
+      return read_failure(r, rv, detail);
     }
     while (!APR_BRIGADE_EMPTY(in)) {
       apr_bucket *b = APR_BRIGADE_FIRST(in);
@@ -299,6 +354,39 @@ ta_status_t ta_mod_check_body(request_rec *r, const char *content_digest, apr_of
       }
     }
   }
+  *out = spool;
+  return TA_OK;
+}
+
+ta_status_t ta_mod_check_body(request_rec *r, const char *content_digest, apr_off_t max,
+                              const char **detail)
+{
+  ta_digest_expect_t expect;
+  ta_digest_t *d = NULL;
+  apr_bucket_brigade *kept = NULL;
+  ta_spool_t spool;
+  ta_status_t st;
+  ta_kept_body_t *ctx;
+
+  st = ta_digest_parse(r->pool, content_digest, strlen(content_digest), &expect);
+  if (st != TA_OK) {
+    *detail = "Content-Digest is malformed or names no supported algorithm";
+    return st;
+  }
+  if (ta_digest_create(r->pool, expect.alg, &d) != TA_OK) {
+    *detail = "cannot create the body hasher";
+    return TA_E_INTERNAL;
+  }
+  if (declared_too_large(r, max)) {
+    *detail = apr_psprintf(r->pool, "Content-Length exceeds TrustedAppMaxBodySize (%" APR_OFF_T_FMT
+                           " bytes)", max);
+    return TA_E_BODY_TOO_LARGE;
+  }
+  apr_table_setn(r->notes, TA_NOTE_READING_BODY, "1");
+  st = read_and_keep(r, d, max, &spool, detail);
+  apr_table_unset(r->notes, TA_NOTE_READING_BODY);
+  if (st != TA_OK)
+    return st;
   st = ta_digest_check(&expect, d);
   if (st != TA_OK) {
     *detail = "the body does not match Content-Digest";

@@ -11,6 +11,7 @@ library would refuse (NUL, bare CR, non-ASCII, repeated lines) reach httpd."""
 
 import base64
 import os
+import re
 import time
 
 import pytest
@@ -388,16 +389,29 @@ def test_hostile_request_is_refused_cleanly(srv, apps, name, make, statuses, tok
         assert r.error.replace("-", "").isalnum() and len(r.error) < 40
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: mod_trustedapp/ta_mod_body.c:ta_mod_check_body maps "
-                   "every body read error to TA_E_DIGEST_MISMATCH (400) and logs TA5002, but when "
-                   "httpd's chunk parser failed (AP_FILTER_ERROR) httpd answers with its own status "
-                   "(413 for an oversized chunk size) and no TrustedApp-Error: the client and the "
-                   "log disagree")
 def test_body_read_failure_answer_matches_the_log(srv, apps):
-    r = exchange(srv, chunked(srv, apps, b"ffffffffffffffffff\r\nhello\r\n0\r\n\r\n", b"hello"))
-    assert r.status in (400, 413)
-    assert r.error is not None, r
-    assert r.status == {"digest-mismatch": 400, "body-too-large": 413}.get(r.error), r
+    """When httpd's chunk parser refuses the body while the module reads it,
+    httpd answers itself (413 for a chunk size overflow, 400 for a malformed
+    chunk line): that answer carries the module's token, and the module logs
+    the same code for it."""
+    for chunks, status, token in ((b"ffffffffffffffffff\r\nhello\r\n0\r\n\r\n", 413, "body-too-large"),
+                                  (b"zz\r\nhello\r\n0\r\n\r\n", 400, "digest-mismatch")):
+        r = exchange(srv, chunked(srv, apps, chunks, b"hello"))
+        assert r.status in (400, 413)
+        assert r.error is not None, r
+        assert r.status == {"digest-mismatch": 400, "body-too-large": 413}.get(r.error), r
+        assert (r.status, r.error) == (status, token), r
+    # httpd answered from inside the module's read: the module logs just after.
+    expected = (r"TA5008 body-too-large: app=app1 client=127\.0\.0\.1 id=\S+ reading the request "
+                r"body failed: httpd's input filter refused it \(too large[^)]*\) and answered 413",
+                r"TA5002 digest-mismatch: app=app1 client=127\.0\.0\.1 id=\S+ reading the request "
+                r"body failed: httpd's input filter refused it \(malformed framing\) and answered 400")
+    for _ in range(50):
+        log = srv.error_log()
+        if all(re.search(e, log) for e in expected):
+            break
+        time.sleep(0.1)
+    assert [e for e in expected if not re.search(e, log)] == [], log[-3000:]
 
 
 def test_native_signature_decides_when_seraph_headers_are_also_sent(srv, apps):
