@@ -44,6 +44,10 @@ SetEnv TA_RUNS "@ROOT@/runs/log"
 <Location "/small/">
   TrustedAppMaxBodySize 100000
 </Location>
+ScriptAlias /limited/ "@ROOT@/cgi/"
+<Location "/limited/">
+  LimitRequestBody 50000
+</Location>
 """
 
 MB = 1024 * 1024
@@ -322,6 +326,30 @@ def test_body_over_max_size(srv, shared_app):
     assert len(runs(srv)) == seen
     small = body_of(90000)
     status, err, resp = send(srv, "/small/hash", sign(srv, shared_app, "/small/hash", small), small)
+    assert status == 200 and hashed(resp)[0] == len(small)
+
+
+def test_body_over_httpd_limit_refused_by_httpd_with_the_token(srv, shared_app):
+    """LimitRequestBody is enforced by httpd's own input filter while the module
+    reads the body: httpd answers 413 itself, that answer names body-too-large,
+    the handler never runs and the module logs the same code."""
+    body = body_of(120 * 1024)
+    headers = sign(srv, shared_app, "/limited/hash", body)
+    seen = len(runs(srv))
+    assert send(srv, "/limited/hash", headers, body, chunked=True, chunk=16 * 1024)[:2] \
+        == (413, "body-too-large")
+    assert send(srv, "/limited/hash", headers, body)[:2] == (413, "body-too-large")
+    assert len(runs(srv)) == seen
+    line = "TA5008 body-too-large: app=%s client=127.0.0.1" % shared_app.id
+    for _ in range(50):
+        log = srv.error_log()
+        if "answered 413" in log and line in log:
+            break
+        time.sleep(0.1)
+    assert any(line in l and "httpd's input filter refused it (too large" in l
+               and l.endswith("and answered 413") for l in log.splitlines()), log[-2000:]
+    small = body_of(40000)
+    status, err, resp = send(srv, "/limited/hash", sign(srv, shared_app, "/limited/hash", small), small)
     assert status == 200 and hashed(resp)[0] == len(small)
 
 
