@@ -401,6 +401,7 @@ def test_body_read_failure_answer_matches_the_log(srv, apps):
         assert r.error is not None, r
         assert r.status == {"digest-mismatch": 400, "body-too-large": 413}.get(r.error), r
         assert (r.status, r.error) == (status, token), r
+        assert r.data.count(b"HTTP/1.1 ") == 1, r.data     # one answer, not httpd's and the module's
     # httpd answered from inside the module's read: the module logs just after.
     expected = (r"TA5008 body-too-large: app=app1 client=127\.0\.0\.1 id=\S+ reading the request "
                 r"body failed: httpd's input filter refused it \(too large[^)]*\) and answered 413",
