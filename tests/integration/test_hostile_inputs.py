@@ -318,8 +318,8 @@ ROWS = [
                                                  mutate=drop_header("Content-Digest")), {401}, "digest-missing"),
     ("body-over-max", lambda s, A: sb(s, A, "POST", "/echo/", body=b"x" * 10000), {413}, "body-too-large"),
     ("chunked-digest-mismatch", lambda s, A: chunked(s, A, b"5\r\nHELLO\r\n0\r\n\r\n", b"hello"), {400}, "digest-mismatch"),
-    # The module's body read fails (it logs TA5002 "reading the request body
-    # failed"); httpd's chunk parser then answers with its own status, no token.
+    # httpd's chunk parser refuses the body and answers itself; the module adds
+    # the matching token to that answer (test_body_read_failure_answer_matches_the_log).
     ("chunked-bad-size", lambda s, A: chunked(s, A, b"zz\r\nhello\r\n0\r\n\r\n", b"hello"), {400}, CORE),
     ("chunked-size-overflow", lambda s, A: chunked(s, A, b"ffffffffffffffffff\r\nhello\r\n0\r\n\r\n", b"hello"), {400, 413}, CORE),
     ("chunked-over-max", lambda s, A: chunked(s, A, b"".join(b"400\r\n" + b"y" * 1024 + b"\r\n" for _ in range(6)) + b"0\r\n\r\n",
