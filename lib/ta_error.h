@@ -70,7 +70,8 @@
   /* appended by the module: */ \
   X(TA_E_BODY_TOO_LARGE,    5008, "body-too-large",          413, "the request body exceeds what the server buffers to check Content-Digest", "send a smaller body or raise TrustedAppMaxBodySize") \
   /* appended by keys: */ \
-  X(TA_E_CERTDOC_INVALID,   2008, "certificate-document-invalid", 502, "the peer's certificate document (/.well-known/trustedapp-certificate) is malformed", "check the peer base URL; the format is in docs/CERTIFICATE.md")
+  X(TA_E_CERTDOC_INVALID,   2008, "certificate-document-invalid", 502, "the peer's certificate document (/.well-known/trustedapp-certificate) is malformed", "check the peer base URL; the format is in docs/CERTIFICATE.md") \
+  X(TA_E_BODY_MALFORMED,    5009, "body-malformed",          400, "the request body's chunked framing is malformed", "send a well-formed chunked body, or use Content-Length")
 
 typedef enum {
 #define TA_X_ENUM(e, n, tok, st, sum, fix) e = n,

@@ -100,8 +100,8 @@ static ta_status_t code_for_answer(int http_status)
     return TA_E_BODY_TOO_LARGE;
   if (http_status >= 500)
     return TA_E_INTERNAL;
-  /* 400: malformed chunked framing; what arrived is not the signed body. */
-  return TA_E_DIGEST_MISMATCH;
+  /* 400: malformed chunked framing. */
+  return TA_E_BODY_MALFORMED;
 }
 
 static void name_code_in_error_answer(request_rec *r)
@@ -285,7 +285,7 @@ static ta_status_t read_failure(request_rec *r, apr_status_t rv, const char **de
                            "it (%s) and answered %d",
                            st == TA_E_BODY_TOO_LARGE   ? "too large: chunk size overflow or "
                                                          "LimitRequestBody"
-                           : st == TA_E_DIGEST_MISMATCH ? "malformed framing"
+                           : st == TA_E_BODY_MALFORMED ? "malformed framing"
                                                         : "internal error",
                            r->status);
     return st;

@@ -395,17 +395,17 @@ def test_body_read_failure_answer_matches_the_log(srv, apps):
     chunk line): that answer carries the module's token, and the module logs
     the same code for it."""
     for chunks, status, token in ((b"ffffffffffffffffff\r\nhello\r\n0\r\n\r\n", 413, "body-too-large"),
-                                  (b"zz\r\nhello\r\n0\r\n\r\n", 400, "digest-mismatch")):
+                                  (b"zz\r\nhello\r\n0\r\n\r\n", 400, "body-malformed")):
         r = exchange(srv, chunked(srv, apps, chunks, b"hello"))
         assert r.status in (400, 413)
         assert r.error is not None, r
-        assert r.status == {"digest-mismatch": 400, "body-too-large": 413}.get(r.error), r
+        assert r.status == {"body-malformed": 400, "body-too-large": 413}.get(r.error), r
         assert (r.status, r.error) == (status, token), r
         assert r.data.count(b"HTTP/1.1 ") == 1, r.data     # one answer, not httpd's and the module's
     # httpd answered from inside the module's read: the module logs just after.
     expected = (r"TA5008 body-too-large: app=app1 client=127\.0\.0\.1 id=\S+ reading the request "
                 r"body failed: httpd's input filter refused it \(too large[^)]*\) and answered 413",
-                r"TA5002 digest-mismatch: app=app1 client=127\.0\.0\.1 id=\S+ reading the request "
+                r"TA5009 body-malformed: app=app1 client=127\.0\.0\.1 id=\S+ reading the request "
                 r"body failed: httpd's input filter refused it \(malformed framing\) and answered 400")
     for _ in range(50):
         log = srv.error_log()
@@ -444,5 +444,6 @@ def test_server_survived_and_log_is_clean(srv, apps):
     # The module logged the refusals (one line per refusal with a stable tag).
     assert log.count("[trustedapp:warn]") >= 60
     # Body read failures are logged by the module although httpd answered.
-    assert log.count("TA5002 digest-mismatch: app=app1 client=127.0.0.1 id=") >= 3
+    assert (log.count("TA5002 digest-mismatch: app=app1 client=127.0.0.1 id=")
+            + log.count("TA5009 body-malformed: app=app1 client=127.0.0.1 id=")) >= 3
     assert "reading the request body failed" in log
