@@ -12,20 +12,7 @@
 
 #include "ta_ip.h"
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-  (void)state;
-  return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  apr_pool_destroy(pool);
-  return 0;
-}
+#include "test_pool.h"
 
 static ta_ip_set_t *set_of(const char *const *pats, size_t n)
 {

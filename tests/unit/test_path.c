@@ -11,20 +11,7 @@
 
 #include "ta_path.h"
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-  (void)state;
-  return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  apr_pool_destroy(pool);
-  return 0;
-}
+#include "test_pool.h"
 
 static const struct {
   const char *raw, *normalized;

@@ -11,20 +11,7 @@
 
 #include "ta_users.h"
 
-static apr_pool_t *pool;
-
-static int setup(void **state)
-{
-  (void)state;
-  return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-  (void)state;
-  apr_pool_destroy(pool);
-  return 0;
-}
+#include "test_pool.h"
 
 static ta_user_rules_t *rules(const char *const *allow, size_t na, const char *const *deny, size_t nd)
 {
