@@ -32,11 +32,6 @@ static int is_key_char(int c)
   return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.' || c == '*';
 }
 
-static int is_b64_char(int c)
-{
-  return is_alpha(c) || is_digit(c) || c == '+' || c == '/';
-}
-
 /* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */
 static int utf8_valid(const unsigned char *s, size_t len)
 {
@@ -220,15 +215,21 @@ static ta_status_t parse_token(cursor_t *c, ta_sf_bare_t *out)
   return TA_OK;
 }
 
-static int b64_value(int ch)
-{
-  if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-  if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-  if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-  if (ch == '+') return 62;
-  if (ch == '/') return 63;
-  return -1;
-}
+/* Sextet of each base64 character, 64 for everything outside the alphabet:
+ * the signature is the longest byte sequence a request carries (344
+ * characters for RSA-2048), so decoding is table-driven. */
+static const unsigned char b64_sextet[256] = {
+#define X64 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64
+  X64, X64,
+  64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64, 64, 63,
+  52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
+  64,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+  15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 64,
+  64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+  41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
+  X64, X64, X64, X64, X64, X64, X64, X64,
+#undef X64
+};
 
 /* 4.2.7 Parsing a Byte Sequence. Standard alphabet only; '=' only as
  * trailing padding that completes a 4-character group. As the RFC asks
@@ -248,25 +249,32 @@ static ta_status_t parse_bytes(cursor_t *c, ta_sf_bare_t *out)
     n_pad++;
   }
   for (size_t i = 0; i < n_data; i++)
-    if (!is_b64_char(c->s[start + i]))
+    if (b64_sextet[c->s[start + i]] == 64)
       return TA_E_SF_PARSE;
   if (n_data % 4 == 1)
     return TA_E_SF_PARSE;
   if (n_pad > 0 && (n_data + n_pad) % 4 != 0)
     return TA_E_SF_PARSE;
 
+  const unsigned char *in = c->s + start;
   unsigned char *buf = apr_palloc(c->pool, n_data / 4 * 3 + 3 + 1);
-  size_t n = 0;
-  uint32_t acc = 0;
-  unsigned bits = 0;
-  for (size_t i = 0; i < n_data; i++) {
-    acc = (acc << 6) | (uint32_t)b64_value(c->s[start + i]);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      buf[n++] = (unsigned char)(acc >> bits);
-      acc &= (1u << bits) - 1;
-    }
+  size_t n = 0, i = 0;
+  for (; i + 4 <= n_data; i += 4) {
+    uint32_t group = (uint32_t)b64_sextet[in[i]] << 18 | (uint32_t)b64_sextet[in[i + 1]] << 12
+                     | (uint32_t)b64_sextet[in[i + 2]] << 6 | b64_sextet[in[i + 3]];
+    buf[n++] = (unsigned char)(group >> 16);
+    buf[n++] = (unsigned char)(group >> 8);
+    buf[n++] = (unsigned char)group;
+  }
+  /* The tail has 2 or 3 characters (1 was refused above); pad bits may be
+   * non-zero and are dropped. */
+  if (i < n_data) {
+    uint32_t group = (uint32_t)b64_sextet[in[i]] << 18 | (uint32_t)b64_sextet[in[i + 1]] << 12;
+    if (n_data - i == 3)
+      group |= (uint32_t)b64_sextet[in[i + 2]] << 6;
+    buf[n++] = (unsigned char)(group >> 16);
+    if (n_data - i == 3)
+      buf[n++] = (unsigned char)(group >> 8);
   }
   buf[n] = '\0';
   c->pos = end + 1;
