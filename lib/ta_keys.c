@@ -1,6 +1,8 @@
 /* Keys and RFC 9421 signature algorithms over OpenSSL 3 EVP. A ta_key_t
- * is immutable after loading, so verification may run on many threads at
- * once; each call only creates its own EVP_MD_CTX. */
+ * is immutable after loading, except for its verification template (set
+ * once, atomically), so verification may run on many threads at once; each
+ * call works on its own copy of the template. */
+#include <stdatomic.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -35,6 +37,14 @@ struct ta_key {
   int is_private;
   int bits;
   size_t sig_len;
+  /* Verification context with algorithm, padding and digest already set
+   * up, built on first use: fetching OpenSSL's provider implementations
+   * costs as much per call as an RSA verification's arithmetic, while
+   * duplicating a set-up context is nearly free. ed25519 (one-shot,
+   * no pre-hash) uses an EVP_MD_CTX; the pre-hashed algorithms an
+   * EVP_PKEY_CTX for EVP_PKEY_verify over the digest. */
+  _Atomic(EVP_MD_CTX *) verify_md_template;
+  _Atomic(EVP_PKEY_CTX *) verify_pkey_template;
 };
 
 static const struct { ta_alg_t alg; const char *name; } alg_names[] = {
@@ -83,6 +93,8 @@ static const char *md_name_of(ta_alg_t alg)
 static apr_status_t key_cleanup(void *data)
 {
   ta_key_t *k = data;
+  EVP_MD_CTX_free(atomic_exchange(&k->verify_md_template, NULL));
+  EVP_PKEY_CTX_free(atomic_exchange(&k->verify_pkey_template, NULL));
   EVP_PKEY_free(k->pkey);
   EVP_PKEY_free(k->spki);
   EVP_MD_free(k->md);
@@ -696,6 +708,73 @@ done:
   return st;
 }
 
+/* The template once built, or a fresh one installed now. Two threads may
+ * both build one; the loser frees its own. */
+static EVP_MD_CTX *md_template(ta_key_t *k)
+{
+  EVP_MD_CTX *t = atomic_load_explicit(&k->verify_md_template, memory_order_acquire);
+  if (t != NULL)
+    return t;
+  EVP_MD_CTX *fresh = EVP_MD_CTX_new();
+  if (fresh == NULL || EVP_DigestVerifyInit(fresh, NULL, NULL, NULL, k->pkey) != 1) {
+    EVP_MD_CTX_free(fresh);
+    return NULL;
+  }
+  if (!atomic_compare_exchange_strong(&k->verify_md_template, &t, fresh)) {
+    EVP_MD_CTX_free(fresh);
+    return t;
+  }
+  return fresh;
+}
+
+static EVP_PKEY_CTX *pkey_template(ta_key_t *k)
+{
+  EVP_PKEY_CTX *t = atomic_load_explicit(&k->verify_pkey_template, memory_order_acquire);
+  if (t != NULL)
+    return t;
+  EVP_PKEY_CTX *fresh = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+  if (fresh == NULL || EVP_PKEY_verify_init(fresh) != 1 || !set_rsa_padding(fresh, k->alg)
+      || EVP_PKEY_CTX_set_signature_md(fresh, k->md) != 1) {
+    EVP_PKEY_CTX_free(fresh);
+    return NULL;
+  }
+  if (!atomic_compare_exchange_strong(&k->verify_pkey_template, &t, fresh)) {
+    EVP_PKEY_CTX_free(fresh);
+    return t;
+  }
+  return fresh;
+}
+
+/* ed25519: pure EdDSA over the whole message. */
+static ta_status_t verify_one_shot(const ta_key_t *k, const unsigned char *data, size_t len,
+                                   const unsigned char *sig, size_t sig_len)
+{
+  EVP_MD_CTX *t = md_template((ta_key_t *)k);
+  EVP_MD_CTX *mctx = t != NULL ? EVP_MD_CTX_new() : NULL;
+  ta_status_t st = TA_E_INTERNAL;
+  if (mctx != NULL && EVP_MD_CTX_copy_ex(mctx, t) == 1)
+    st = EVP_DigestVerify(mctx, sig, sig_len, data, len) == 1 ? TA_OK : TA_E_BAD_SIGNATURE;
+  EVP_MD_CTX_free(mctx);
+  return st;
+}
+
+/* ECDSA and RSA: hash, then verify the signature over the digest. */
+static ta_status_t verify_digest(const ta_key_t *k, const unsigned char *data, size_t len,
+                                 const unsigned char *sig, size_t sig_len)
+{
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  EVP_PKEY_CTX *t = pkey_template((ta_key_t *)k);
+  if (t == NULL || EVP_Digest(data, len, digest, &digest_len, k->md, NULL) != 1)
+    return TA_E_INTERNAL;
+  EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_dup(t);
+  ta_status_t st = TA_E_INTERNAL;
+  if (pctx != NULL)
+    st = EVP_PKEY_verify(pctx, sig, sig_len, digest, digest_len) == 1 ? TA_OK : TA_E_BAD_SIGNATURE;
+  EVP_PKEY_CTX_free(pctx);
+  return st;
+}
+
 ta_status_t ta_key_verify(const ta_key_t *k,
                           const unsigned char *data, size_t len,
                           const unsigned char *sig, size_t sig_len)
@@ -724,16 +803,8 @@ ta_status_t ta_key_verify(const ta_key_t *k,
     to_verify = der;
     to_verify_len = (size_t)der_len;
   }
-  EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-  EVP_PKEY_CTX *pctx = NULL;
-  ta_status_t st = TA_E_INTERNAL;
-  if (mctx != NULL
-      && EVP_DigestVerifyInit(mctx, &pctx, k->md, NULL, k->pkey) == 1
-      && set_rsa_padding(pctx, k->alg)) {
-    int rc = EVP_DigestVerify(mctx, to_verify, to_verify_len, data, len);
-    st = rc == 1 ? TA_OK : TA_E_BAD_SIGNATURE;
-  }
-  EVP_MD_CTX_free(mctx);
+  ta_status_t st = k->md == NULL ? verify_one_shot(k, data, len, to_verify, to_verify_len)
+                                  : verify_digest(k, data, len, to_verify, to_verify_len);
   OPENSSL_free(der);
   ERR_clear_error();
   return st;
