@@ -542,6 +542,19 @@ ta_status_t ta_sf_parse_list(apr_pool_t *p, const char *in, size_t len, ta_sf_li
   return TA_OK;
 }
 
+#define DICT_SCAN_MAX 8
+
+/* 1 + the index of key among the dictionary's keys so far, 0 if absent. */
+static uintptr_t dict_index_of(const apr_array_header_t *keys, apr_hash_t *index, const char *key)
+{
+  if (index != NULL)
+    return (uintptr_t)apr_hash_get(index, key, APR_HASH_KEY_STRING);
+  for (int i = 0; i < keys->nelts; i++)
+    if (strcmp(APR_ARRAY_IDX(keys, i, const char *), key) == 0)
+      return (uintptr_t)(i + 1);
+  return 0;
+}
+
 ta_status_t ta_sf_parse_dict(apr_pool_t *p, const char *in, size_t len, ta_sf_dict_t *out)
 {
   cursor_t c;
@@ -553,8 +566,10 @@ ta_status_t ta_sf_parse_dict(apr_pool_t *p, const char *in, size_t len, ta_sf_di
     return st;
   apr_array_header_t *keys = apr_array_make(p, 4, sizeof(const char *));
   apr_array_header_t *members = apr_array_make(p, 4, sizeof(ta_sf_member_t));
-  /* key -> 1 + index, so a repeated key overwrites in place in O(1) */
-  apr_hash_t *index = apr_hash_make(p);
+  /* key -> 1 + index, so a repeated key overwrites in place in O(1);
+   * built only once the dictionary outgrows a short linear scan (the
+   * signature fields usually carry one member). */
+  apr_hash_t *index = NULL;
   int done = at_end(&c);
   while (!done) {
     const char *key;
@@ -571,7 +586,7 @@ ta_status_t ta_sf_parse_dict(apr_pool_t *p, const char *in, size_t len, ta_sf_di
       if (parse_parameters(&c, &member.item.params) != TA_OK)
         return TA_E_SF_PARSE;
     }
-    uintptr_t at = (uintptr_t)apr_hash_get(index, key, APR_HASH_KEY_STRING);
+    uintptr_t at = dict_index_of(keys, index, key);
     if (at != 0) {
       APR_ARRAY_IDX(members, at - 1, ta_sf_member_t) = member;
     } else {
@@ -579,7 +594,14 @@ ta_status_t ta_sf_parse_dict(apr_pool_t *p, const char *in, size_t len, ta_sf_di
         return TA_E_SF_PARSE;
       APR_ARRAY_PUSH(keys, const char *) = key;
       *(ta_sf_member_t *)apr_array_push(members) = member;
-      apr_hash_set(index, key, APR_HASH_KEY_STRING, (void *)(uintptr_t)members->nelts);
+      if (index == NULL && members->nelts > DICT_SCAN_MAX) {
+        index = apr_hash_make(p);
+        for (int i = 0; i < keys->nelts; i++)
+          apr_hash_set(index, APR_ARRAY_IDX(keys, i, const char *), APR_HASH_KEY_STRING,
+                       (void *)(uintptr_t)(i + 1));
+      } else if (index != NULL) {
+        apr_hash_set(index, key, APR_HASH_KEY_STRING, (void *)(uintptr_t)members->nelts);
+      }
     }
     if (after_member(&c, &done) != TA_OK)
       return TA_E_SF_PARSE;
@@ -594,48 +616,71 @@ ta_status_t ta_sf_parse_dict(apr_pool_t *p, const char *in, size_t len, ta_sf_di
 
 /* ---- serializer --------------------------------------------------------- */
 
-/* Output buffer on the heap, copied into the pool once complete; any
- * failure (bad value or no memory) latches and the result is NULL. */
+/* Output buffer: on the stack while it fits (every serialization a request
+ * needs does), on the heap past that; copied into the pool once complete.
+ * Any failure (bad value or no memory) latches and the result is NULL. */
+#define OUT_INLINE 512
+
 typedef struct {
   char *buf;
   size_t len, cap;
   int failed;
+  char inline_buf[OUT_INLINE];
 } out_t;
+
+static void out_init(out_t *o)
+{
+  o->buf = o->inline_buf;
+  o->len = 0;
+  o->cap = OUT_INLINE;
+  o->failed = 0;
+}
+
+static int out_grow(out_t *o, size_t n)
+{
+  if (n > SIZE_MAX / 4 - o->len) {
+    o->failed = 1;
+    return 0;
+  }
+  size_t cap = o->cap;
+  while (cap < o->len + n)
+    cap *= 2;
+  char *nb = o->buf == o->inline_buf ? malloc(cap) : realloc(o->buf, cap);
+  if (nb == NULL) {
+    o->failed = 1;
+    return 0;
+  }
+  if (o->buf == o->inline_buf)
+    memcpy(nb, o->inline_buf, o->len);
+  o->buf = nb;
+  o->cap = cap;
+  return 1;
+}
 
 static void out_bytes(out_t *o, const char *s, size_t n)
 {
-  if (o->failed)
+  if (o->failed || (n > o->cap - o->len && !out_grow(o, n)))
     return;
-  if (n > SIZE_MAX / 2 - o->len) {
-    o->failed = 1;
-    return;
-  }
-  if (o->len + n + 1 > o->cap) {
-    size_t cap = o->cap ? o->cap : 64;
-    while (cap < o->len + n + 1)
-      cap *= 2;
-    char *nb = realloc(o->buf, cap);
-    if (nb == NULL) {
-      o->failed = 1;
-      return;
-    }
-    o->buf = nb;
-    o->cap = cap;
-  }
   memcpy(o->buf + o->len, s, n);
   o->len += n;
-  o->buf[o->len] = '\0';
 }
 
 static void out_str(out_t *o, const char *s) { out_bytes(o, s, strlen(s)); }
-static void out_char(out_t *o, char ch) { out_bytes(o, &ch, 1); }
+
+static void out_char(out_t *o, char ch)
+{
+  if (o->failed || (o->len == o->cap && !out_grow(o, 1)))
+    return;
+  o->buf[o->len++] = ch;
+}
 
 static char *out_finish(out_t *o, apr_pool_t *p)
 {
   char *result = NULL;
   if (!o->failed && p != NULL)
-    result = apr_pstrmemdup(p, o->buf ? o->buf : "", o->len);
-  free(o->buf);
+    result = apr_pstrmemdup(p, o->buf, o->len);
+  if (o->buf != o->inline_buf)
+    free(o->buf);
   return result;
 }
 
@@ -646,9 +691,16 @@ static void ser_integer(out_t *o, int64_t v)
     o->failed = 1;
     return;
   }
-  char tmp[32];
-  snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-  out_str(o, tmp);
+  char tmp[24];
+  size_t at = sizeof(tmp);
+  uint64_t mag = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
+  do {
+    tmp[--at] = (char)('0' + mag % 10);
+    mag /= 10;
+  } while (mag != 0);
+  if (v < 0)
+    tmp[--at] = '-';
+  out_bytes(o, tmp + at, sizeof(tmp) - at);
 }
 
 /* 4.1.5 Serializing a Decimal: at most 12 integer digits, the shortest
@@ -671,20 +723,25 @@ static void ser_decimal(out_t *o, int64_t milli)
   out_str(o, tmp);
 }
 
-/* 4.1.6 Serializing a String */
+/* 4.1.6 Serializing a String: runs of characters that need no escape are
+ * copied whole. */
 static void ser_string(out_t *o, const char *s, size_t n)
 {
   out_char(o, '"');
+  size_t run = 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
     if (ch < 0x20 || ch > 0x7E) {
       o->failed = 1;
       return;
     }
-    if (ch == '"' || ch == '\\')
+    if (ch == '"' || ch == '\\') {
+      out_bytes(o, s + run, i - run);
       out_char(o, '\\');
-    out_char(o, (char)ch);
+      run = i;
+    }
   }
+  out_bytes(o, s + run, n - run);
   out_char(o, '"');
 }
 
@@ -874,28 +931,32 @@ static void ser_member(out_t *o, const ta_sf_member_t *m)
 
 char *ta_sf_serialize_bare(apr_pool_t *p, const ta_sf_bare_t *b)
 {
-  out_t o = { 0 };
+  out_t o;
+  out_init(&o);
   ser_bare(&o, b);
   return out_finish(&o, p);
 }
 
 char *ta_sf_serialize_params(apr_pool_t *p, const ta_sf_params_t *params)
 {
-  out_t o = { 0 };
+  out_t o;
+  out_init(&o);
   ser_params(&o, params);
   return out_finish(&o, p);
 }
 
 char *ta_sf_serialize_item(apr_pool_t *p, const ta_sf_item_t *item)
 {
-  out_t o = { 0 };
+  out_t o;
+  out_init(&o);
   ser_item(&o, item);
   return out_finish(&o, p);
 }
 
 char *ta_sf_serialize_member(apr_pool_t *p, const ta_sf_member_t *m)
 {
-  out_t o = { 0 };
+  out_t o;
+  out_init(&o);
   ser_member(&o, m);
   return out_finish(&o, p);
 }
@@ -903,7 +964,8 @@ char *ta_sf_serialize_member(apr_pool_t *p, const ta_sf_member_t *m)
 /* 4.1.1 Serializing a List */
 char *ta_sf_serialize_list(apr_pool_t *p, const ta_sf_list_t *l)
 {
-  out_t o = { 0 };
+  out_t o;
+  out_init(&o);
   if (l == NULL || (l->n > 0 && l->members == NULL))
     o.failed = 1;
   for (size_t i = 0; !o.failed && i < l->n; i++) {
@@ -918,7 +980,8 @@ char *ta_sf_serialize_list(apr_pool_t *p, const ta_sf_list_t *l)
  * is written as its key (plus parameters) alone. */
 char *ta_sf_serialize_dict(apr_pool_t *p, const ta_sf_dict_t *d)
 {
-  out_t o = { 0 };
+  out_t o;
+  out_init(&o);
   if (d == NULL || (d->n > 0 && (d->members == NULL || d->keys == NULL)))
     o.failed = 1;
   for (size_t i = 0; !o.failed && i < d->n; i++) {
