@@ -267,6 +267,34 @@ void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s)
   }
 }
 
+static int hex_nibble(char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  return -1;
+}
+
+/* The library's keys are "<protocol>:<SHA-256 in hex>": the digest itself
+ * is the cache id, so it is not hashed a second time. Its first byte is
+ * uniform, as shmcb's choice of sub-cache (and the sentinels) need. Any
+ * other key is hashed. */
+static int digest_of_key(const char *key, unsigned char *id, unsigned int *id_len)
+{
+  const char *hex = strchr(key, ':');
+  if (hex == NULL || strlen(++hex) != 64)
+    return 0;
+  for (unsigned i = 0; i < 32; i++) {
+    int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0)
+      return 0;
+    id[i] = (unsigned char)(hi << 4 | lo);
+  }
+  *id_len = 32;
+  return 1;
+}
+
 ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
                                  apr_time_t created, int future_skew_sec, int refuse_overflow,
                                  int *overflow_refused, const char **detail)
@@ -283,9 +311,9 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
     *detail = "replay cache not initialised";
     return TA_E_REPLAY_UNAVAILABLE;
   }
-  pthread_once(&replay_sha256_once, replay_sha256_fetch);
-  if (replay_sha256 == NULL
-      || EVP_Digest(key, strlen(key), id, &id_len, replay_sha256, NULL) != 1) {
+  if (!digest_of_key(key, id, &id_len)
+      && (pthread_once(&replay_sha256_once, replay_sha256_fetch), replay_sha256 == NULL
+          || EVP_Digest(key, strlen(key), id, &id_len, replay_sha256, NULL) != 1)) {
     *detail = "cannot hash the replay key";
     return TA_E_REPLAY_UNAVAILABLE;
   }
