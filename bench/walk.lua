@@ -10,6 +10,9 @@
 --                    headers where no authentication runs)
 --   env BENCH_USER   value of TrustedApp-User
 --   env BENCH_SLACK  entries per thread kept back for in-flight requests
+--   env BENCH_DELAY_MS  pause (whole ms) each connection makes after every
+--                    response before its next request: paces /open and
+--                    /protected to about the same request rate (unset: none)
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
@@ -54,6 +57,13 @@ function init(args)
   statuses = ""
   finished = false
   t_first, t_last = 0, 0
+end
+
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if delay_ms then
+  function delay()
+    return delay_ms
+  end
 end
 
 function request()
