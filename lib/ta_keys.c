@@ -638,22 +638,35 @@ static int ecdsa_der_to_raw(const unsigned char *der, size_t der_len,
 }
 
 /* Raw r||s to DER; *der is OPENSSL_malloc'ed. */
-static int ecdsa_raw_to_der(const unsigned char *raw, size_t raw_len,
-                            unsigned char **der, int *der_len)
+/* One DER INTEGER (minimal, non-negative) of a big-endian magnitude. */
+static size_t der_integer(const unsigned char *mag, size_t len, unsigned char *out)
 {
-  ECDSA_SIG *es = ECDSA_SIG_new();
-  BIGNUM *r = BN_bin2bn(raw, (int)(raw_len / 2), NULL);
-  BIGNUM *s = BN_bin2bn(raw + raw_len / 2, (int)(raw_len / 2), NULL);
-  if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
-    ECDSA_SIG_free(es);
-    BN_free(r);
-    BN_free(s);
-    return 0;
+  while (len > 1 && mag[0] == 0) {
+    mag++;
+    len--;
   }
-  *der = NULL;
-  *der_len = i2d_ECDSA_SIG(es, der);
-  ECDSA_SIG_free(es);
-  return *der_len > 0;
+  size_t pad = (mag[0] & 0x80) != 0;
+  out[0] = 0x02;
+  out[1] = (unsigned char)(len + pad);
+  out[2] = 0;
+  memcpy(out + 2 + pad, mag, len);
+  return 2 + pad + len;
+}
+
+/* Fixed-length r||s to an ECDSA-Sig-Value, encoded directly: both halves
+ * are at most 48 bytes (P-384), so every length fits DER's short form. */
+static int ecdsa_raw_to_der(const unsigned char *raw, size_t raw_len,
+                            unsigned char *der, size_t *der_len)
+{
+  size_t half = raw_len / 2;
+  if (raw_len == 0 || raw_len % 2 != 0 || half > 48)
+    return 0;
+  size_t n = der_integer(raw, half, der + 2);
+  n += der_integer(raw + half, half, der + 2 + n);
+  der[0] = 0x30;
+  der[1] = (unsigned char)n;
+  *der_len = n + 2;
+  return 1;
 }
 
 static int is_ecdsa(ta_alg_t alg)
@@ -793,19 +806,14 @@ ta_status_t ta_key_verify(const ta_key_t *k,
   }
   const unsigned char *to_verify = sig;
   size_t to_verify_len = sig_len;
-  unsigned char *der = NULL;
+  unsigned char der[2 + 2 * (3 + 48)];
   if (is_ecdsa(k->alg)) {
-    int der_len = 0;
-    if (!ecdsa_raw_to_der(sig, sig_len, &der, &der_len)) {
-      ERR_clear_error();
+    if (!ecdsa_raw_to_der(sig, sig_len, der, &to_verify_len))
       return TA_E_INTERNAL;
-    }
     to_verify = der;
-    to_verify_len = (size_t)der_len;
   }
   ta_status_t st = k->md == NULL ? verify_one_shot(k, data, len, to_verify, to_verify_len)
                                   : verify_digest(k, data, len, to_verify, to_verify_len);
-  OPENSSL_free(der);
   ERR_clear_error();
   return st;
 }
