@@ -31,7 +31,6 @@ APLOG_USE_MODULE(trustedapp);
 #define TA_AUTH_TYPE "TrustedApp"
 #define TA_AUTHZ_PROVIDER "trusted-app"
 #define TA_REPLAY_MUTEX_TYPE "trustedapp-replay"
-#define TA_DEFAULT_REPLAY_CACHE "shmcb"
 #define TA_DEFAULT_MAX_BODY ((apr_off_t)64 * 1024 * 1024)
 #define TA_MAX_MAX_BODY ((apr_int64_t)4 * 1024 * 1024 * 1024)
 
@@ -130,6 +129,8 @@ void ta_mod_replay_pre_config(apr_pool_t *pconf);
 const char *ta_mod_replay_set(cmd_parms *cmd, const char *spec);
 int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s);
+/* TrustedAppReplayCache: "table[:BYTES]" (the built-in shared-memory nonce
+ * table, also the default) or a socache provider "name[:args]". */
 /* Records the key unless present: TA_OK, TA_E_REPLAY (seen before) or
  * TA_E_REPLAY_UNAVAILABLE (cache or lock failed, or, with refuse_overflow,
  * the cache overflowed after this request could first have been used:

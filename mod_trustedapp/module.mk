@@ -5,7 +5,8 @@ mod_LTLIBRARIES = mod_trustedapp/mod_trustedapp.la
 mod_trustedapp_mod_trustedapp_la_SOURCES = mod_trustedapp/mod_trustedapp.c mod_trustedapp/mod_trustedapp.h \
 	mod_trustedapp/ta_mod_config.c mod_trustedapp/ta_mod_request.c mod_trustedapp/ta_mod_replay.c \
 	mod_trustedapp/ta_mod_registry.c mod_trustedapp/ta_mod_authz.c mod_trustedapp/ta_mod_response.c \
-	mod_trustedapp/ta_mod_certdoc.c mod_trustedapp/ta_mod_body.c mod_trustedapp/ta_mod_tls.c
+	mod_trustedapp/ta_mod_certdoc.c mod_trustedapp/ta_mod_body.c mod_trustedapp/ta_mod_tls.c \
+	mod_trustedapp/ta_mod_replay_table.c mod_trustedapp/ta_mod_replay_table.h
 mod_trustedapp_mod_trustedapp_la_CPPFLAGS = $(AM_CPPFLAGS) $(HTTPD_CPPFLAGS)
 mod_trustedapp_mod_trustedapp_la_CFLAGS = $(AM_CFLAGS)
 mod_trustedapp_mod_trustedapp_la_LDFLAGS = -module -avoid-version -shared $(AM_LDFLAGS)

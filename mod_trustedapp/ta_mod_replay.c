@@ -1,10 +1,13 @@
-/* Replay cache on mod_socache: one (application, nonce) is accepted once.
+/* Replay cache: one (application, nonce) is accepted once. Either the
+ * built-in nonce table (ta_mod_replay_table.c; the default, "table[:BYTES]")
+ * or a mod_socache provider ("shmcb", "memcache:...", "redis:...").
  *
  * socache has no "add if absent", so the check and the store run under one
  * global mutex (shared by every process of this server): two workers can
- * never both accept the same nonce. The cache is global to the server (not
- * per virtual host) because a signature names its application, not a host.
- * Keys are hashed (SHA-256) so their length is fixed whatever the nonce.
+ * never both accept the same nonce; the table's insert runs under the same
+ * mutex. The cache is global to the server (not per virtual host) because
+ * a signature names its application, not a host. Keys are hashed (SHA-256)
+ * so their length is fixed whatever the nonce.
  *
  * The cache and its mutex live in the process pool, not in the configuration
  * pool: a graceful restart must not forget the nonces accepted before it
@@ -12,7 +15,8 @@
  * generation still finishing requests keep using the same cache and lock as
  * the new ones. Only the provider functions are looked up again per cycle
  * (httpd reloads the provider module); the instance data is the provider's
- * own and survives. A changed TrustedAppReplayCache starts a new cache.
+ * own and survives. The table's shared memory lives there too, in its own
+ * subpool. A changed TrustedAppReplayCache starts a new cache.
  *
  * Pools: the provider's create() gets a pool that is never destroyed, since
  * providers register cleanups there that point into their module, which
@@ -20,6 +24,7 @@
  * and the mutex live in a subpool of the process pool, whose cleanups are
  * APR's own, destroyed at exit before the modules are unloaded. */
 #include "mod_trustedapp.h"
+#include "ta_mod_replay_table.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -37,16 +42,22 @@ typedef struct {
   ap_socache_instance_t *instance;
   apr_pool_t *instance_pool;        /* create(): unmanaged, never destroyed */
   apr_pool_t *data_pool;            /* init(): shared memory; subpool of the process pool */
+  ta_replay_table_t *table;         /* the built-in table instead of a provider */
+  apr_pool_t *table_pool;           /* its shared memory; subpool of the process pool */
   apr_global_mutex_t *mutex;
   apr_pool_t *mutex_pool;
 } ta_replay_persist_t;
 
-/* Per configuration cycle (reset in pre_config). */
+/* Per configuration cycle (reset in pre_config). replay_table_bytes != 0:
+ * the built-in table (replay_provider NULL), spec "table:BYTES", so that
+ * "table", "table:16M" and no directive name the same table. */
 static const ap_socache_provider_t *replay_provider;
+static apr_size_t replay_table_bytes;
 static const char *replay_spec;
 static const char *replay_args;
 /* Per process: the persistent cache and this process's handle on the lock. */
 static ta_replay_persist_t *replay_state;
+static ta_replay_table_t *replay_table;
 static apr_global_mutex_t *replay_mutex;
 static int replay_ready;
 
@@ -124,9 +135,31 @@ static apr_time_t check_overflow(request_rec *r, unsigned first)
   return now;
 }
 
+/* Under the replay mutex, after this request's insert evicted an unexpired
+ * nonce. One warning a minute for the whole server (the time is shared). */
+static void table_overflow_warning(request_rec *r, apr_time_t now)
+{
+  apr_uint64_t evictions;
+  if (!ta_replay_table_warn_due(replay_table, now, TA_OVERFLOW_WARN_INTERVAL, &evictions))
+    return;
+  ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s replay cache '%s' is too small: it dropped "
+                "nonces before they expired (%" APR_UINT64_T_FMT " so far), so replays of older "
+                "requests may go unnoticed (unless TrustedAppReplayCacheOverflow refuse); enlarge "
+                "it (TrustedAppReplayCache table:BYTES, about 64 bytes per nonce alive at once; "
+                "it has %" APR_UINT64_T_FMT " slots)", ta_mod_tag(r->pool, TA_E_CONFIG),
+                replay_spec, evictions, ta_replay_table_slots(replay_table));
+}
+
+static const char *table_spec(apr_pool_t *p, apr_size_t bytes)
+{
+  return apr_psprintf(p, "table:%" APR_SIZE_T_FMT, bytes);
+}
+
 void ta_mod_replay_pre_config(apr_pool_t *pconf)
 {
   replay_provider = NULL;
+  replay_table_bytes = 0;
+  replay_table = NULL;
   replay_is_shmcb = 0;
   replay_spec = NULL;
   replay_args = NULL;
@@ -143,6 +176,18 @@ const char *ta_mod_replay_set(cmd_parms *cmd, const char *spec)
   ap_socache_instance_t *probe = NULL;
   const char *err;
 
+  if (!strcmp(name, "table")) {
+    apr_size_t bytes = TA_REPLAY_TABLE_DEFAULT_BYTES;
+    if (sep && (err = ta_replay_table_parse_size(sep + 1, &bytes)) != NULL)
+      return apr_psprintf(cmd->pool, "TrustedAppReplayCache: invalid value '%s' (%s:%d): %s",
+                          spec, cmd->directive->filename, cmd->directive->line_num, err);
+    replay_provider = NULL;
+    replay_table_bytes = bytes;
+    replay_spec = table_spec(cmd->pool, bytes);
+    replay_args = NULL;
+    return NULL;
+  }
+  replay_table_bytes = 0;
   replay_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
   if (!replay_provider)
     return apr_psprintf(cmd->pool, "TrustedAppReplayCache: unknown socache provider '%s' "
@@ -179,16 +224,9 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
 
   if (!ta_mod_any_registry(s))
     return OK;   /* module loaded but unused: no shared memory, no mutex */
-  if (!replay_provider) {
-    replay_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, TA_DEFAULT_REPLAY_CACHE,
-                                         AP_SOCACHE_PROVIDER_VERSION);
-    if (!replay_provider) {
-      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                   "%s the replay cache needs a socache provider: load mod_socache_shmcb "
-                   "(default) or set TrustedAppReplayCache", ta_mod_tag(ptemp, TA_E_CONFIG));
-      return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    replay_spec = TA_DEFAULT_REPLAY_CACHE;
+  if (!replay_provider && !replay_table_bytes) {
+    replay_table_bytes = TA_REPLAY_TABLE_DEFAULT_BYTES;
+    replay_spec = table_spec(pconf, replay_table_bytes);
     replay_args = NULL;
   }
 
@@ -205,7 +243,34 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
     st->instance = NULL;
     st->data_pool = NULL;
   }
-  if (!st->instance) {
+  if (st->table && strcmp(st->spec, replay_spec)) {
+    /* Children forked before keep their mapping until they exit. */
+    apr_pool_destroy(st->table_pool);
+    st->table = NULL;
+    st->table_pool = NULL;
+  }
+  if (replay_table_bytes) {
+    if (!st->table) {
+      if (apr_pool_create(&st->table_pool, pp) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s replay cache: out of memory",
+                     ta_mod_tag(ptemp, TA_E_CONFIG));
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+      rv = ta_replay_table_create(&st->table, replay_table_bytes,
+                                  ap_runtime_dir_relative(st->table_pool, "trustedapp-replay-table"),
+                                  st->table_pool);
+      if (rv != APR_SUCCESS) {
+        apr_pool_destroy(st->table_pool);
+        st->table = NULL;
+        st->table_pool = NULL;
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot create the replay cache '%s' in "
+                     "shared memory (TrustedAppReplayCache table:BYTES)",
+                     ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec);
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+      st->spec = apr_pstrdup(pp, replay_spec);
+    }
+  } else if (!st->instance) {
     if (apr_pool_create_unmanaged_ex(&st->instance_pool, NULL, NULL) != APR_SUCCESS
         || apr_pool_create(&st->data_pool, pp) != APR_SUCCESS) {
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s replay cache: out of memory",
@@ -235,7 +300,7 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
         sentinel_store(s, ptemp, k, 0);
     }
   }
-  replay_is_shmcb = !strcmp(replay_provider->name, "shmcb");
+  replay_is_shmcb = replay_provider && !strcmp(replay_provider->name, "shmcb");
   if (!st->mutex) {
     if (apr_pool_create(&st->mutex_pool, pp) != APR_SUCCESS)
       return HTTP_INTERNAL_SERVER_ERROR;
@@ -248,6 +313,7 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
     }
   }
   replay_state = st;
+  replay_table = replay_table_bytes ? st->table : NULL;
   replay_mutex = st->mutex;
   replay_ready = 1;
   return OK;
@@ -295,13 +361,47 @@ static int digest_of_key(const char *key, unsigned char *id, unsigned int *id_le
   return 1;
 }
 
+/* Socache providers: look up, then store when absent (under the mutex).
+ * *overflow: shmcb's last overflow of the id's sub-cache (0: none, or
+ * another provider, which must be sized not to evict). */
+static ta_status_t socache_record(request_rec *r, const unsigned char *id, unsigned int id_len,
+                                  apr_time_t expires, apr_time_t *overflow, const char **detail)
+{
+  unsigned char value[1] = {1}, found[8];
+  unsigned int found_len = sizeof found;
+  apr_status_t rv;
+  char ebuf[120];
+
+  rv = replay_provider->retrieve(replay_state->instance, r->server, id, id_len, found,
+                                 &found_len, r->pool);
+  if (rv == APR_SUCCESS) {
+    *detail = "nonce already used";
+    return TA_E_REPLAY;
+  }
+  if (rv != APR_NOTFOUND) {
+    *detail = apr_psprintf(r->pool, "replay cache '%s' lookup failed: %s", replay_spec,
+                           apr_strerror(rv, ebuf, sizeof ebuf));
+    return TA_E_REPLAY_UNAVAILABLE;
+  }
+  rv = replay_provider->store(replay_state->instance, r->server, id, id_len, expires, value,
+                              sizeof value, r->pool);
+  if (rv != APR_SUCCESS) {
+    *detail = apr_psprintf(r->pool, "replay cache '%s' store failed: %s", replay_spec,
+                           apr_strerror(rv, ebuf, sizeof ebuf));
+    return TA_E_REPLAY_UNAVAILABLE;
+  }
+  if (replay_is_shmcb)
+    *overflow = check_overflow(r, id[0]);
+  return TA_OK;
+}
+
 ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
                                  apr_time_t created, int future_skew_sec, int refuse_overflow,
                                  int *overflow_refused, const char **detail)
 {
-  unsigned char id[EVP_MAX_MD_SIZE], value[1] = {1}, found[8];
-  unsigned int found_len = sizeof found;
+  unsigned char id[EVP_MAX_MD_SIZE];
   unsigned int id_len = 0;
+  apr_time_t now, overflow = 0;
   apr_status_t rv, urv;
   ta_status_t st;
   char ebuf[120];
@@ -317,46 +417,44 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
     *detail = "cannot hash the replay key";
     return TA_E_REPLAY_UNAVAILABLE;
   }
-  if (expires <= apr_time_now())
-    expires = apr_time_now() + apr_time_from_sec(1);
+  if (replay_table && id_len != TA_REPLAY_TABLE_ID_LEN) {
+    *detail = "replay key digest has the wrong length";
+    return TA_E_REPLAY_UNAVAILABLE;
+  }
+  now = apr_time_now();
+  if (expires <= now)
+    expires = now + apr_time_from_sec(1);
 
   rv = apr_global_mutex_lock(replay_mutex);
   if (rv != APR_SUCCESS) {
     *detail = apr_psprintf(r->pool, "replay cache lock failed: %s", apr_strerror(rv, ebuf, sizeof ebuf));
     return TA_E_REPLAY_UNAVAILABLE;
   }
-  rv = replay_provider->retrieve(replay_state->instance, r->server, id, (unsigned int)id_len, found,
-                                 &found_len, r->pool);
-  if (rv == APR_SUCCESS) {
-    st = TA_E_REPLAY;
-    *detail = "nonce already used";
-  } else if (rv != APR_NOTFOUND) {
-    st = TA_E_REPLAY_UNAVAILABLE;
-    *detail = apr_psprintf(r->pool, "replay cache '%s' lookup failed: %s", replay_spec,
-                           apr_strerror(rv, ebuf, sizeof ebuf));
-  } else {
-    rv = replay_provider->store(replay_state->instance, r->server, id, (unsigned int)id_len, expires,
-                                value, sizeof value, r->pool);
-    if (rv == APR_SUCCESS) {
-      st = TA_OK;
-      if (replay_is_shmcb) {
-        apr_time_t overflow = check_overflow(r, id[0]);
-        /* A request whose first use may predate the overflow cannot be proven
-         * fresh: its earlier use may have been dropped. */
-        if (refuse_overflow && overflow
-            && created <= overflow + apr_time_from_sec(future_skew_sec)) {
-          st = TA_E_REPLAY_UNAVAILABLE;
-          *overflow_refused = 1;
-          *detail = apr_psprintf(r->pool, "replay cache '%s' overflowed %" APR_TIME_T_FMT
-                                 " s ago; requests created before then cannot be proven fresh",
-                                 replay_spec, apr_time_sec(apr_time_now() - overflow));
-        }
-      }
+  if (replay_table) {
+    int evicted;
+    /* Read under the lock: an eviction is stamped no earlier than the
+     * insert of any nonce it drops. */
+    now = apr_time_now();
+    if (ta_replay_table_insert(replay_table, id, expires, now, &overflow, &evicted)) {
+      st = TA_E_REPLAY;
+      *detail = "nonce already used";
     } else {
-      st = TA_E_REPLAY_UNAVAILABLE;
-      *detail = apr_psprintf(r->pool, "replay cache '%s' store failed: %s", replay_spec,
-                             apr_strerror(rv, ebuf, sizeof ebuf));
+      st = TA_OK;
+      if (evicted)
+        table_overflow_warning(r, now);
     }
+  } else {
+    st = socache_record(r, id, id_len, expires, &overflow, detail);
+  }
+  /* A request whose first use may predate the overflow cannot be proven
+   * fresh: its earlier use may have been dropped. */
+  if (st == TA_OK && refuse_overflow && overflow
+      && created <= overflow + apr_time_from_sec(future_skew_sec)) {
+    st = TA_E_REPLAY_UNAVAILABLE;
+    *overflow_refused = 1;
+    *detail = apr_psprintf(r->pool, "replay cache '%s' overflowed %" APR_TIME_T_FMT
+                           " s ago; requests created before then cannot be proven fresh",
+                           replay_spec, apr_time_sec(apr_time_now() - overflow));
   }
   urv = apr_global_mutex_unlock(replay_mutex);
   if (urv != APR_SUCCESS)

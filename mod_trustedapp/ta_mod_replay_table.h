@@ -1,0 +1,49 @@
+/* The built-in replay store: a fixed-size nonce table in shared memory with
+ * constant-time insert-if-absent (TrustedAppReplayCache table[:BYTES], the
+ * default). Plain APR, no httpd headers; the caller serialises every call
+ * with the replay mutex shared by all processes of the server. */
+#ifndef TA_MOD_REPLAY_TABLE_H
+#define TA_MOD_REPLAY_TABLE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#define TA_REPLAY_TABLE_ID_LEN 32
+/* The minimum holds about 70 nonces: only good for seeing an overflow in a
+ * test. Real tables are megabytes (about 64 bytes per nonce alive at once). */
+#define TA_REPLAY_TABLE_MIN_BYTES ((apr_uint64_t)4 * 1024)
+#define TA_REPLAY_TABLE_MAX_BYTES ((apr_uint64_t)4 * 1024 * 1024 * 1024)
+/* About 260,000 live nonces: ~870 signed requests/s with 300 s signatures. */
+#define TA_REPLAY_TABLE_DEFAULT_BYTES ((apr_size_t)16 * 1024 * 1024)
+
+typedef struct ta_replay_table ta_replay_table_t;
+
+/* "BYTES" or a number with a binary suffix K, M or G (64M = 64 MiB), within
+ * the bounds above. NULL when valid, else why not. */
+const char *ta_replay_table_parse_size(const char *text, apr_size_t *bytes);
+
+/* A new, empty table of about `bytes` in anonymous shared memory (inherited
+ * by processes forked afterwards), or, where APR has no anonymous shared
+ * memory, in one named by fallback_file. Freed with pool p. */
+apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
+                                    const char *fallback_file, apr_pool_t *p);
+
+/* Number of nonce slots. */
+apr_uint64_t ta_replay_table_slots(const ta_replay_table_t *t);
+
+/* Records id until `expires` unless an unexpired entry already holds it.
+ * Returns 1 when it does (a replay), 0 when stored. When the id's slots are
+ * all held by unexpired nonces, the one expiring soonest is evicted (its
+ * replay could go unnoticed): *overflow is the last time the slots this id
+ * can occupy lost an unexpired nonce (0: never), so any id first used
+ * after it is certainly still known. *evicted_now says this insert evicted. */
+int ta_replay_table_insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
+                           apr_time_t now, apr_time_t *overflow, int *evicted_now);
+
+/* Rate limit for the overflow warning, shared by every process: 1 (and the
+ * time is recorded) when none was given in the last `interval`. *evictions:
+ * unexpired nonces evicted since the table was made. */
+int ta_replay_table_warn_due(ta_replay_table_t *t, apr_time_t now, apr_interval_time_t interval,
+                             apr_uint64_t *evictions);
+
+#endif
