@@ -269,6 +269,9 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
         return HTTP_INTERNAL_SERVER_ERROR;
       }
       st->spec = apr_pstrdup(pp, replay_spec);
+      ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "%s replay cache '%s': new table of %"
+                   APR_UINT64_T_FMT " nonce slots in shared memory", ta_mod_tag(ptemp, TA_OK),
+                   replay_spec, ta_replay_table_slots(st->table));
     }
   } else if (!st->instance) {
     if (apr_pool_create_unmanaged_ex(&st->instance_pool, NULL, NULL) != APR_SUCCESS

@@ -1,0 +1,230 @@
+"""The built-in replay store (TrustedAppReplayCache table[:BYTES], the default):
+a shared-memory nonce table with constant-time insert-if-absent, shared by the
+worker processes, kept across graceful restarts, and honest when it is too
+small (warn, or with TrustedAppReplayCacheOverflow refuse never accept a
+nonce it evicted)."""
+
+import re
+import threading
+
+import pytest
+
+import tasig
+from conftest import PROTECTED_CONF
+
+TWO_PROCESSES = """
+StartServers 2
+ServerLimit 2
+MinSpareThreads 2
+MaxSpareThreads 16
+ThreadsPerChild 4
+MaxRequestWorkers 8
+"""
+
+DEFAULT_BYTES = 16 * 1024 * 1024
+# The smallest table (4 KiB) has 96 slots: it overflows after about 80 nonces.
+TINY = "TrustedAppReplayCache table:4K\n"
+NEW_TABLE = r"TA0000 ok: replay cache 'table:(\d+)': new table of (\d+) nonce slots"
+OVERFLOW_WARNING = (r"\[trustedapp:warn\].*TA9003 config: replay cache 'table:4096' is too small: "
+                    r"it dropped nonces before they expired \(\d+ so far\).*"
+                    r"TrustedAppReplayCache table:BYTES")
+
+
+def _table_cache(value):
+    return "TrustedAppReplayCache %s\n" % value + PROTECTED_CONF
+
+
+def _pids(srv):
+    return set(re.findall(r"pid=(\d+)", srv.access_log()))
+
+
+def test_default_is_the_table_and_refuses_a_replay(httpd, app):
+    srv = httpd(apps=[app])
+    m = srv.wait_log(NEW_TABLE)
+    assert m and int(m.group(1)) == DEFAULT_BYTES, srv.error_log()
+    # 328-byte buckets of 8 slots after a 16-byte header.
+    assert int(m.group(2)) == (DEFAULT_BYTES - 16) // 328 * 8
+    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+    assert srv.request("GET", "/rest/", s.headers).status == 200
+    r = srv.request("GET", "/rest/", s.headers)
+    assert (r.status, r.error) == (401, "replay")
+    assert srv.wait_log(r"TA3004 replay: app=app1 ")
+    assert "is too small" not in srv.error_log()
+
+
+@pytest.mark.parametrize("value,size", [("table", DEFAULT_BYTES), ("table:64M", 64 << 20),
+                                        ("table:1048576", 1 << 20), ("table:4k", 4096)])
+def test_table_sizes_are_accepted(httpd, app, value, size):
+    srv = httpd(conf=_table_cache(value), apps=[app])
+    m = srv.wait_log(NEW_TABLE)
+    assert m and int(m.group(1)) == size, srv.error_log()
+    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+    assert srv.request("GET", "/rest/", s.headers).status == 200
+    assert srv.request("GET", "/rest/", s.headers).error == "replay"
+
+
+def test_largest_table_passes_the_configuration_test(httpd, app):
+    srv = httpd(conf=_table_cache("table:4G"), apps=[app], start=False)
+    p = srv.configtest()
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("value,why", [
+    ("table:0", "too small"),
+    ("table:10", "too small"),
+    ("table:4095", "too small"),
+    ("table:abc", "BYTES or a number with K, M or G"),
+    ("table:", "BYTES or a number with K, M or G"),
+    ("table:-1", "BYTES or a number with K, M or G"),
+    ("table:64MB", "BYTES or a number with K, M or G"),
+    ("table:1.5G", "BYTES or a number with K, M or G"),
+    ("table:5G", "too large"),
+    ("table:4294967297", "too large"),
+    ("table:99999999999999999999999999", "too large"),
+])
+def test_bad_table_size_stops_the_configuration_test(httpd, app, value, why):
+    srv = httpd(conf=_table_cache(value), apps=[app], start=False)
+    p = srv.configtest()
+    assert p.returncode != 0
+    line = srv.conf_path.read_text().splitlines().index("TrustedAppReplayCache " + value) + 1
+    assert ("TrustedAppReplayCache: invalid value '%s' (%s:%d): " % (value, srv.conf_path, line)
+            in p.stderr), p.stderr
+    assert why in p.stderr, p.stderr
+
+
+def test_two_worker_processes_share_the_table(httpd, app):
+    srv = httpd(conf=_table_cache("table:1M"), apps=[app], global_conf=TWO_PROCESSES)
+    # Proof that two processes serve: distinct pids in the access log.
+    for _ in range(300):
+        if len(_pids(srv)) >= 2:
+            break
+        threads = [threading.Thread(target=srv.request, args=("GET", "/public/")) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(_pids(srv)) >= 2, "only one worker process served: %s" % _pids(srv)
+
+    # The same signed request raced from many connections: exactly one wins.
+    for _ in range(5):
+        s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+        results = []
+        lock = threading.Lock()
+
+        def send():
+            r = srv.request("GET", "/rest/", s.headers)
+            with lock:
+                results.append((r.status, r.error))
+
+        threads = [threading.Thread(target=send) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results).count((200, None)) == 1, results
+        assert [x for x in results if x != (200, None)] == [(401, "replay")] * 7
+
+
+def test_table_survives_graceful_restarts(httpd, app):
+    srv = httpd(apps=[app], global_conf=TWO_PROCESSES)
+    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+    assert srv.request("GET", "/rest/", s.headers).status == 200
+    for _ in range(2):
+        srv.reload()
+        r = srv.request("GET", "/rest/", s.headers)
+        assert (r.status, r.error) == (401, "replay")
+    # The default spelled out is the same table: still kept.
+    srv.conf_body = _table_cache("table:16M")
+    srv.write_conf()
+    srv.reload()
+    r = srv.request("GET", "/rest/", s.headers)
+    assert (r.status, r.error) == (401, "replay")
+    assert len(re.findall(NEW_TABLE, srv.error_log())) == 1, srv.error_log()
+    assert srv.signed("GET", "/rest/", app).status == 200
+
+
+def test_changed_table_size_starts_a_new_table(httpd, app):
+    srv = httpd(apps=[app])
+    assert srv.signed("GET", "/rest/", app).status == 200
+    srv.conf_body = _table_cache("table:1M")
+    srv.write_conf()
+    srv.reload()
+    assert [int(m.group(1)) for m in re.finditer(NEW_TABLE, srv.error_log())] == [DEFAULT_BYTES,
+                                                                                 1 << 20]
+    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+    assert srv.request("GET", "/rest/", s.headers).status == 200
+    assert srv.request("GET", "/rest/", s.headers).error == "replay"
+
+
+def test_switching_between_table_and_shmcb_on_graceful_restart(httpd, app):
+    srv = httpd(apps=[app])
+    assert srv.signed("GET", "/rest/", app).status == 200
+    srv.conf_body = 'TrustedAppReplayCache "shmcb:@ROOT@/run/replay(262144)"\n' + PROTECTED_CONF
+    srv.write_conf()
+    srv.reload()
+    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+    assert srv.request("GET", "/rest/", s.headers).status == 200
+    assert srv.request("GET", "/rest/", s.headers).error == "replay"
+    srv.conf_body = PROTECTED_CONF
+    srv.write_conf()
+    srv.reload()
+    assert len(re.findall(NEW_TABLE, srv.error_log())) == 2
+    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+    assert srv.request("GET", "/rest/", s.headers).status == 200
+    assert srv.request("GET", "/rest/", s.headers).error == "replay"
+
+
+def _fill(srv, app, n):
+    """n accepted requests with unique nonces; returns their signed headers, oldest first."""
+    out = []
+    for _ in range(n):
+        s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+        r = srv.request("GET", "/rest/", s.headers)
+        assert (r.status, r.error) == (200, None)
+        out.append(s.headers)
+    return out
+
+
+def test_overflowing_tiny_table_is_reported(httpd, app):
+    """Warn mode: a full table evicts the nonce expiring soonest, keeps
+    accepting new requests (no 503), still finds a nonce just stored, and tells
+    the operator once a minute for the whole server (two processes here)."""
+    srv = httpd(conf=TINY + PROTECTED_CONF, apps=[app], global_conf=TWO_PROCESSES)
+    for _ in range(200):
+        s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+        assert srv.request("GET", "/rest/", s.headers).status == 200
+        r = srv.request("GET", "/rest/", s.headers)
+        assert (r.status, r.error) == (401, "replay")
+    assert srv.wait_log(OVERFLOW_WARNING)
+    assert len(re.findall(r"is too small", srv.error_log())) == 1
+    assert "TA3005" not in srv.error_log()
+
+
+def test_adequate_table_reports_no_overflow(httpd, app):
+    srv = httpd(conf=_table_cache("table:64K"), apps=[app])
+    _fill(srv, app, 200)
+    assert "is too small" not in srv.error_log()
+
+
+def test_overflow_refuse_mode_never_accepts_an_evicted_nonce(httpd, app):
+    conf = (TINY + PROTECTED_CONF
+            + '<Location "/">\n  TrustedAppReplayCacheOverflow refuse\n  TrustedAppClockSkew 1\n'
+              '</Location>\n')
+    srv = httpd(conf=conf, apps=[app])
+    srv.expect_log(r"TA3005 replay-cache-unavailable: .*replay cache 'table:4096' overflowed")
+    sent, outcomes = [], []
+    for _ in range(300):
+        s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+        r = srv.request("GET", "/rest/", s.headers)
+        outcomes.append((r.status, r.error))
+        if r.status == 200:
+            sent.append(s.headers)
+    assert set(outcomes) <= {(200, None), (503, "replay-cache-unavailable")}, set(outcomes)
+    assert (503, "replay-cache-unavailable") in outcomes
+    assert len(sent) >= 50       # the 96 slots held ~64-90 nonces before the first eviction
+    assert srv.wait_log(OVERFLOW_WARNING)
+    # Whatever was evicted, no accepted request is ever accepted again.
+    for headers in sent:
+        r = srv.request("GET", "/rest/", headers)
+        assert r.status != 200
+        assert (r.status, r.error) in ((401, "replay"), (503, "replay-cache-unavailable"))
