@@ -17,7 +17,9 @@
 #   BENCH_REPLAY_CACHE    value for TrustedAppReplayCache [module default]
 #   BENCH_KEEP=1          keep the work directory
 #   BENCH_VERBOSE=1       print every wrk run's result line
-#   BENCH_PERF=0          skip the in-situ perf profile of one ed25519 run
+#   BENCH_PERF=1          add an in-situ perf profile of one ed25519 run (indicative:
+#                         DWARF unwinding through libcrypto loses call chains)
+#   BENCH_SERIAL=0        skip the one-connection comparison
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -94,16 +96,39 @@ else
   note "one CPU only: server and wrk share it, overheads are upper bounds"
 fi
 
+# The control location's module (bench/mod_bench_verify.c): no
+# authentication, one verification per request with the OpenSSL calls
+# ta_key_verify makes.
+command -v apxs >/dev/null || die "apxs is missing: run scripts/deps.sh"
+cc -shared -fPIC -O2 $(apxs -q CFLAGS) -I"$(apxs -q INCLUDEDIR)" \
+   $(apr-1-config --cppflags --includes) $(apu-1-config --includes) \
+   "$bench/mod_bench_verify.c" -o "$work/bin/mod_bench_verify.so" $(pkg-config --libs libcrypto) \
+  || die "cannot compile bench/mod_bench_verify.c"
+
 # ---------------------------------------------------------------- apache2
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# write_conf DIR PORT: one mpm_event server; /open is a static file without
-# authentication, /protected the same file behind AuthType TrustedApp.
+# write_conf DIR PORT [controls]: one mpm_event server; /open is a static
+# file without authentication, /protected the same file behind AuthType
+# TrustedApp; with "controls", /verify-<key type> too (signing their bases
+# takes a second at start-up, so only the main server has them).
 write_conf() {
-  local dir=$1 port=$2 user=""
+  local dir=$1 port=$2 with_controls=${3:-} user=""
   mkdir -p "$dir/htdocs" "$dir/run"
   echo ok > "$dir/htdocs/open"
   echo ok > "$dir/htdocs/protected"
+  local kt controls=""
+  for kt in "${key_types[@]}"; do
+    [[ -n "$with_controls" ]] || break
+    echo ok > "$dir/htdocs/verify-$kt"
+    controls+="<Location \"/verify-$kt\">
+  AuthType BenchVerify
+  AuthName \"bench\"
+  BenchVerify ${alg_of[$kt]} \"$work/$kt.key\"
+  Require valid-user
+</Location>
+"
+  done
   [[ $(id -u) -eq 0 ]] && user=$'User www-data\nGroup www-data'
   local replay=""
   [[ -n "${BENCH_REPLAY_CACHE:-}" ]] && replay="TrustedAppReplayCache \"$BENCH_REPLAY_CACHE\""
@@ -123,6 +148,7 @@ LoadModule authz_user_module $modules/mod_authz_user.so
 LoadModule mime_module $modules/mod_mime.so
 LoadModule socache_shmcb_module $modules/mod_socache_shmcb.so
 LoadModule trustedapp_module "$so"
+LoadModule bench_verify_module "$work/bin/mod_bench_verify.so"
 $user
 TypesConfig /etc/mime.types
 KeepAlive On
@@ -147,6 +173,7 @@ $replay
   AuthName "bench"
   Require valid-user
 </Location>
+$controls
 EOF
 }
 
@@ -223,7 +250,7 @@ run_wrk() {
   port=$(sed -n 's/^Listen 127.0.0.1://p' "$server_root/httpd.conf")
   cpu0=$(httpd_cpu_ns)
   out=$(BENCH_LIST=$list BENCH_PATH=$path BENCH_SLACK=$slack \
-        taskset -c "$client_cpus" wrk -t "$wrk_threads" -c "$conns" -d "${duration}s" --timeout 10s \
+        taskset -c "$client_cpus" wrk -t "$((conns < wrk_threads ? conns : wrk_threads))" -c "$conns" -d "${duration}s" --timeout 10s \
         -s "$bench/walk.lua" "http://127.0.0.1:$port" 2>&1) || die "wrk failed:"$'\n'"$out"
   cpu1=$(httpd_cpu_ns)
   line=$(grep '^BENCH ' <<<"$out") || die "wrk printed no result:"$'\n'"$out"
@@ -261,10 +288,15 @@ for kt in "${key_types[@]}"; do
 done
 
 results=()   # "label|rps|overhead_us|floor_us|non2xx|extra"
-declare -A floor
+# floor: the bare OpenSSL verification (everything prepared once, as
+# `openssl speed` measures it, plus hashing the base); key_verify: the
+# library call the module makes. "Beyond verify" is counted from the floor.
+declare -A floor key_verify_us
 declare -A lib_full lib_floor lib_beyond
 note "measuring the OpenSSL verify floor"
-while read -r _ alg us; do floor[$alg]=$us; done < <(taskset -c "$server_cpus" "$work/bin/verify_floor" 1)
+while read -r kind alg us; do
+  case $kind in bare) floor[$alg]=$us ;; floor) key_verify_us[$alg]=$us ;; esac
+done < <(taskset -c "$server_cpus" "$work/bin/verify_floor" 1)
 # In process, same core: ta_verify_request (everything the library does per
 # request) against ta_key_verify over the same bases, interleaved rounds.
 note "measuring ta_verify_request against ta_key_verify in process"
@@ -276,7 +308,7 @@ done < <(taskset -c "$server_cpus" "$work/bin/verify_request" "${BENCH_LIB_ROUND
 note "key-type runs: $requests requests each, $conns connections, server on CPUs $server_cpus, wrk on $client_cpus"
 main="$work/main"
 port=$(free_port)
-write_conf "$main" "$port"
+write_conf "$main" "$port" controls
 python3 "$bench/bench_data.py" registry --fillers 10 "${apps[@]}" "$main/registry.xml" || die "registry"
 start_httpd "$main"
 python3 "$bench/bench_data.py" smoke --port "$port" --key "$work/ed25519.key" --keyid bench-ed25519 \
@@ -298,6 +330,8 @@ warm_up "$main" "$port"
 declare -A runs       # key type -> BENCH lines, one per round
 declare -A pair_overheads  # key type -> per-round overhead vs the neighbouring /open runs (from req/s)
 declare -A pair_cpu        # the same from the server's CPU time per response
+declare -A control_cpu pair_control   # the control location, and /protected minus it (same round)
+control_bad=0
 open_runs=()
 prev_open=$(run_wrk "$work/list-ed25519-1" /open)
 open_runs+=("$prev_open")
@@ -306,6 +340,11 @@ for round in $(seq 1 "$rounds"); do
     kt=${key_types[$i]}
     auth_line=$(run_wrk "$work/list-$kt-$round" /protected)
     runs[$kt]+="$auth_line"$'\n'
+    # the control verifies its own signatures: the list's headers ride along unused
+    control_line=$(run_wrk "$work/list-$kt-$round" "/verify-$kt")
+    control_cpu[$kt]+=" $(field "$control_line" cpu_us)"
+    pair_control[$kt]+=" $(python3 -c "print('%.2f' % ($(field "$auth_line" cpu_us) - $(field "$control_line" cpu_us)))")"
+    control_bad=$((control_bad + $(field "$control_line" non2xx)))
     # the next /open run uses the next list, which no /protected run has consumed yet
     if ((i + 1 < ${#key_types[@]})); then next_list="$work/list-${key_types[$((i + 1))]}-$round"
     elif ((round < rounds)); then next_list="$work/list-${key_types[0]}-$((round + 1))"
@@ -328,12 +367,12 @@ rps_open=$(median "${open_rps[@]}")
 open_cpus=(); for l in "${open_runs[@]}"; do open_cpus+=("$(field "$l" cpu_us)"); done
 noauth_rps_us=$(python3 -c "print('%.1f' % ($server_cores / $rps_open * 1e6))")
 noauth_us=$(median "${open_cpus[@]}")
-results+=("no auth (/open)|$rps_open|-|$noauth_us|-|-|-|-|$(printf '%s\n' "${open_runs[@]}" | sum_field non2xx)|median of ${#open_rps[@]} runs, req/s $(spread "${open_rps[@]}"), CPU $(spread "${open_cpus[@]}") us; by req/s $noauth_rps_us us")
+results+=("no auth (/open)|$rps_open|-|$noauth_us|-|-|-|-|-|-|-|$(printf '%s\n' "${open_runs[@]}" | sum_field non2xx)|median of ${#open_rps[@]} runs, req/s $(spread "${open_rps[@]}"), CPU $(spread "${open_cpus[@]}") us; by req/s $noauth_rps_us us")
 
 overhead() {   # rps_auth -> microseconds of server CPU per request
   python3 -c "print('%.1f' % ((1/$1 - 1/$rps_open) * $server_cores * 1e6))"
 }
-declare -A rps_median
+declare -A rps_median cpu_overhead
 for kt in "${key_types[@]}"; do
   vals=(); p99s=()
   while read -r l; do [[ -n "$l" ]] && vals+=("$(field "$l" rps)") && p99s+=("$(field "$l" p99_us)"); done <<<"${runs[$kt]}"
@@ -345,9 +384,13 @@ for kt in "${key_types[@]}"; do
   oc=$(python3 -c "print('%.1f' % $(median ${pair_cpu[$kt]}))")
   cpus=(); while read -r l; do [[ -n "$l" ]] && cpus+=("$(field "$l" cpu_us)"); done <<<"${runs[$kt]}"
   f=${floor[${alg_of[$kt]}]}
+  cpu_overhead[$kt]=$oc
   beyond=$(python3 -c "print('%.1f' % ($oc - $f))")
   pct=$(python3 -c "print('%.1f%%' % (($oc - $f) / $noauth_us * 100))")
-  results+=("$kt|$r|$o|$(median "${cpus[@]}")|$oc|$f|$beyond|$pct|$(sum_field non2xx <<<"${runs[$kt]}")|req/s $(spread "${vals[@]}"), overhead by CPU $(spread ${pair_cpu[$kt]}) us, by req/s $(spread ${pair_overheads[$kt]}) us, p99 $(median "${p99s[@]}") us${samples:+; $samples}")
+  ctl=$(median ${control_cpu[$kt]})
+  beyond_ctl=$(python3 -c "print('%.1f' % $(median ${pair_control[$kt]}))")
+  pct_ctl=$(python3 -c "print('%.1f%%' % ($beyond_ctl / $noauth_us * 100))")
+  results+=("$kt|$r|$o|$(median "${cpus[@]}")|$oc|$f|$beyond|$pct|$ctl|$beyond_ctl|$pct_ctl|$(sum_field non2xx <<<"${runs[$kt]}")|req/s $(spread "${vals[@]}"), overhead by CPU $(spread ${pair_cpu[$kt]}) us, by req/s $(spread ${pair_overheads[$kt]}) us, p99 $(median "${p99s[@]}") us${samples:+; $samples}")
 done
 
 # In-situ split of one ed25519 run (perf, DWARF call graphs on the server's
@@ -356,7 +399,7 @@ done
 # CPU per request, the module's own cost beyond the verification inside the
 # real server, without the throughput effects of the req/s comparison.
 insitu=""
-if [[ "${BENCH_PERF:-1}" == 1 ]] && command -v perf >/dev/null; then
+if [[ "${BENCH_PERF:-0}" == 1 ]] && command -v perf >/dev/null; then
   note "profiling one ed25519 run with perf"
   sign "$work/list-perf" bench-ed25519 "$work/ed25519.key" "$total" "$port"
   run_wrk "$work/list-perf" /protected > "$work/perf-run.txt" &
@@ -382,6 +425,25 @@ if v * c / 100 < 0.9 * ${floor[ed25519]}:
   fi
 fi
 
+# One connection: no request ever waits for another, so the comparison is
+# free of batching and queueing effects (each request pays its own wake-ups,
+# on /open as on /protected). Two interleaved rounds, medians.
+serial_row=""
+if [[ "${BENCH_SERIAL:-1}" == 1 ]]; then
+  note "one-connection runs (ed25519)"
+  serial_n=$((requests / 2))
+  s_open=() s_auth=() s_ctl=()
+  for round in 1 2; do
+    sign "$work/list-serial-$round" bench-ed25519 "$work/ed25519.key" "$(per_thread_total "$serial_n")" "$port"
+    s_open+=("$(conns=1 run_wrk "$work/list-serial-$round" /open | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
+    s_ctl+=("$(conns=1 run_wrk "$work/list-serial-$round" /verify-ed25519 | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
+    s_auth+=("$(conns=1 run_wrk "$work/list-serial-$round" /protected | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
+  done
+  serial_row=$(python3 -c "
+o, c, a, f = $(median "${s_open[@]}"), $(median "${s_ctl[@]}"), $(median "${s_auth[@]}"), ${floor[ed25519]}
+print('one connection, ed25519 (CPU per response, medians of 2 interleaved rounds): no auth %.1f us, control %.1f us, protected %.1f us; overhead %.1f us, beyond the verify floor %.1f us = %.1f%%, beyond the control %.1f us = %.1f%% of the no-auth cost' % (o, c, a, a - o, a - o - f, (a - o - f) / o * 100, a - c, (a - c) / o * 100))")
+fi
+
 # ---------------------------------------------------------------- 2. soak
 ed_rps=${rps_median[ed25519]}
 soak_total=$(python3 -c "print(int($ed_rps * $soak_seconds * 1.6) + 2000)")
@@ -395,6 +457,7 @@ rss_after=$(httpd_rss_kb)
 pss_after=$(httpd_pss_kb)
 soak_secs=$(field "$soak" seconds)
 main_errors=$(error_lines "$main")
+main_overflows=$(grep -c 'TA9003 .*replay cache' "$main/error.log" || true)
 stop_httpd
 
 # ---------------------------------------------------------------- 3. registry sizes
@@ -456,11 +519,15 @@ echo "end to end. CPU us/req: the server's CPU time (all httpd threads, schedsta
 echo "overhead: /protected minus the mean of the /open runs just before and after it, median over rounds"
 echo "(by CPU time, and by req/s: (1/rps_auth - 1/rps_open) x server cores); beyond verify = CPU overhead - verify;"
 echo "% no-auth = beyond verify / the no-auth CPU per request:"
-printf '%-16s %7s %12s %11s %12s %9s %13s %9s %7s  %s\n' "run" "req/s" "rps-overhead" "CPU us/req" "CPU overhead" "verify us" "beyond verify" "% no-auth" "non-2xx" "notes"
+printf '%-16s %7s %12s %11s %12s %9s %13s %9s %11s %14s %9s %7s  %s\n' "run" "req/s" "rps-overhead" "CPU us/req" "CPU overhead" "verify us" "beyond verify" "% no-auth" "control us" "beyond control" "% no-auth" "non-2xx" "notes"
 for row in "${results[@]}"; do
-  IFS='|' read -r label r o c oc f b pct bad notes <<<"$row"
-  printf '%-16s %7.0f %12s %11s %12s %9s %13s %9s %7s  %s\n' "$label" "$r" "$o" "$c" "$oc" "$f" "$b" "$pct" "$bad" "$notes"
+  IFS='|' read -r label r o c oc f b pct ctl bctl pctl bad notes <<<"$row"
+  printf '%-16s %7.0f %12s %11s %12s %9s %13s %9s %11s %14s %9s %7s  %s\n' "$label" "$r" "$o" "$c" "$oc" "$f" "$b" "$pct" "$ctl" "$bctl" "$pctl" "$bad" "$notes"
 done
+echo "control: /verify-<key type>, the same server and file with no authentication but one verification per"
+echo "request (bench/mod_bench_verify.c: the same OpenSSL calls, distinct signatures, same request phase);"
+echo "beyond control = /protected minus the control in the same round: what the module adds beyond the"
+echo "verification itself, in the real server (control non-2xx: $control_bad)"
 echo
 echo "in process, one core, registry of 1,000 apps (ta_verify_request vs ta_key_verify over the same signature bases, ${BENCH_LIB_ROUNDS:-9} interleaved rounds, medians):"
 printf '%-20s %14s %12s %14s %9s\n' "alg" "verify_request" "key_verify" "beyond verify" "% no-auth"
@@ -471,7 +538,9 @@ for kt in "${key_types[@]}"; do
 done
 echo
 [[ -n "$insitu" ]] && { echo "$insitu"; echo; }
-echo "verify floor (one core, ta_key_verify): $(for a in "${!floor[@]}"; do printf '%s %s us; ' "$a" "${floor[$a]}"; done)"
+echo "verify floor (one core): bare OpenSSL, contexts prepared once as in openssl speed, hashing included: $(for a in "${!floor[@]}"; do printf '%s %s us; ' "$a" "${floor[$a]}"; done)"
+echo "  the module's call, ta_key_verify: $(for a in "${!key_verify_us[@]}"; do printf '%s %s us; ' "$a" "${key_verify_us[$a]}"; done)"
+[[ -n "$serial_row" ]] && { echo; echo "$serial_row"; }
 echo
 echo "registry sizes (ed25519; overhead by req/s and by CPU time, medians of ${BENCH_SIZE_ROUNDS:-2} interleaved rounds):"
 printf '%-8s %9s %12s %9s %14s %14s %11s %10s %13s %13s %8s\n' "apps" "load ms" "lib RSS KiB" "start ms" "httpd RSS KiB" "httpd PSS KiB" "open req/s" "req/s" "rps-overh us" "CPU overh us" "non-2xx"
@@ -496,3 +565,4 @@ printf 'soak: %.1f s of ed25519, %s responses, non-2xx %s, socket errors %s; htt
 python3 -c "import sys; sys.exit(0 if float('$soak_secs') >= $soak_seconds * 0.9 else 1)" \
   || echo "  (the pre-signed list ran out before ${soak_seconds}s: the server ran faster than in the ed25519 run)"
 echo "error-log lines at error level or worse (main server): $main_errors"
+echo "replay-cache overflow warnings (main server; 0 means every nonce of every run stayed in the cache): $main_overflows"
