@@ -31,6 +31,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 module AP_MODULE_DECLARE_DATA bench_verify_module;
 
@@ -53,7 +54,8 @@ static void make_bases(void)
 }
 
 typedef struct {
-  EVP_PKEY *pkey;
+  EVP_PKEY *pkey;              /* the private key: signs the bases */
+  EVP_PKEY *pub;               /* its public half alone: verifies, as the registry's keys do */
   EVP_MD *md;                  /* NULL: ed25519 (one-shot) */
   EVP_MD_CTX *one_shot;        /* ed25519 template */
   EVP_PKEY_CTX *over_digest;   /* ECDSA / RSA template */
@@ -71,6 +73,7 @@ static apr_status_t free_key(void *data)
   EVP_MD_CTX_free(k->one_shot);
   EVP_PKEY_CTX_free(k->over_digest);
   EVP_MD_free(k->md);
+  EVP_PKEY_free(k->pub);
   EVP_PKEY_free(k->pkey);
   return APR_SUCCESS;
 }
@@ -136,11 +139,16 @@ static const char *set_bench_verify(cmd_parms *cmd, void *conf, const char *alg,
          && EVP_DigestSign(sign, k->sig[i], &k->sig_len[i], (const unsigned char *)bases[i], base_len[i]) == 1;
     EVP_MD_CTX_free(sign);
   }
+  unsigned char *spki = NULL;
+  int spki_len = ok ? i2d_PUBKEY(k->pkey, &spki) : -1;
+  const unsigned char *q = spki;
+  ok = spki_len > 0 && (k->pub = d2i_PUBKEY(NULL, &q, spki_len)) != NULL;
+  OPENSSL_free(spki);
   if (ok && k->md == NULL)
     ok = (k->one_shot = EVP_MD_CTX_new()) != NULL
-         && EVP_DigestVerifyInit(k->one_shot, NULL, NULL, NULL, k->pkey) == 1;
+         && EVP_DigestVerifyInit(k->one_shot, NULL, NULL, NULL, k->pub) == 1;
   else if (ok)
-    ok = (k->over_digest = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) != NULL
+    ok = (k->over_digest = EVP_PKEY_CTX_new_from_pkey(NULL, k->pub, NULL)) != NULL
          && EVP_PKEY_verify_init(k->over_digest) == 1 && set_pss(k->over_digest, pss)
          && EVP_PKEY_CTX_set_signature_md(k->over_digest, k->md) == 1;
   for (unsigned i = 0; ok && i < BASES; i++)
