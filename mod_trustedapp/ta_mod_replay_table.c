@@ -1,10 +1,15 @@
 /* Nonce table: a header and N buckets of K slots, each slot a 32-byte id
- * (SHA-256 output, so uniform) and its expiry. An id may live in one of two
- * buckets, chosen by two independent 8-byte words of the id; it goes to the
- * one holding fewer unexpired nonces. With one bucket per id the first
- * bucket fills up when the table is ~15 % full; with two choices, at ~73 %
- * (simulated for 16 MiB), so the memory buys nonces. Every operation reads
- * two buckets: constant work, whatever the table's fill.
+ * (SHA-256 output) and its expiry. An id may live in one of two buckets; it
+ * goes to the one holding fewer unexpired nonces. With one bucket per id
+ * the first bucket fills up when the table is ~15 % full; with two choices,
+ * at ~70 % (simulated for 16 MiB, measured for 256 MiB), so the memory buys
+ * nonces. Every operation reads two buckets: constant work, whatever the
+ * table's fill (~0.3 us per insert, flat from 10 % to 90 % full).
+ *
+ * The buckets come from SipHash-2-4 of the id under a random key made with
+ * the table: ids derive from nonces a client chooses, and one that could
+ * aim at a bucket (as with shmcb's first byte) could flush a captured
+ * request's nonce out of it to replay the request.
  *
  * An expired slot is free; nothing ever sweeps. When both buckets are full
  * of unexpired nonces the one expiring soonest is evicted and the bucket
@@ -19,6 +24,7 @@
 
 #include <string.h>
 #include <apr_errno.h>
+#include <apr_general.h>
 #include <apr_shm.h>
 
 #define TA_REPLAY_TABLE_SLOTS_PER_BUCKET 8
@@ -35,6 +41,7 @@ typedef struct {
 
 /* Shared by every process; written only under the replay mutex. */
 typedef struct {
+  apr_uint64_t bucket_key[2];         /* SipHash key: random, never changes */
   apr_time_t last_warning;
   apr_uint64_t evictions;
 } table_header_t;
@@ -98,6 +105,12 @@ apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
   if (rv != APR_SUCCESS)
     return rv;
   t->header = apr_shm_baseaddr_get(t->shm);
+  rv = apr_generate_random_bytes((unsigned char *)t->header->bucket_key,
+                                 sizeof t->header->bucket_key);
+  if (rv != APR_SUCCESS) {
+    apr_shm_destroy(t->shm);
+    return rv;
+  }
   t->buckets = (table_bucket_t *)(t->header + 1);
   t->n_buckets = (apr_shm_size_get(t->shm) - sizeof(table_header_t)) / sizeof(table_bucket_t);
   *out = t;
@@ -109,11 +122,50 @@ apr_uint64_t ta_replay_table_slots(const ta_replay_table_t *t)
   return t->n_buckets * TA_REPLAY_TABLE_SLOTS_PER_BUCKET;
 }
 
-static apr_uint64_t word_of(const unsigned char *id, unsigned offset)
+static apr_uint64_t load_le64(const unsigned char *b)
 {
-  apr_uint64_t w;
-  memcpy(&w, id + offset, sizeof w);
+  apr_uint64_t w = 0;
+  for (int i = 7; i >= 0; i--)
+    w = w << 8 | b[i];
   return w;
+}
+
+#define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                     \
+  do {                                                                               \
+    v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);                    \
+    v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;                                         \
+    v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;                                         \
+    v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);                    \
+  } while (0)
+
+/* SipHash-2-4 (Aumasson, Bernstein), 64-bit output, of an id. */
+static apr_uint64_t siphash24_id(const apr_uint64_t key[2], const unsigned char *id)
+{
+  apr_uint64_t v0 = key[0] ^ APR_UINT64_C(0x736f6d6570736575);
+  apr_uint64_t v1 = key[1] ^ APR_UINT64_C(0x646f72616e646f6d);
+  apr_uint64_t v2 = key[0] ^ APR_UINT64_C(0x6c7967656e657261);
+  apr_uint64_t v3 = key[1] ^ APR_UINT64_C(0x7465646279746573);
+  apr_uint64_t m;
+
+  for (unsigned i = 0; i < TA_REPLAY_TABLE_ID_LEN; i += 8) {
+    m = load_le64(id + i);
+    v3 ^= m;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= m;
+  }
+  m = (apr_uint64_t)TA_REPLAY_TABLE_ID_LEN << 56;   /* length byte; no tail */
+  v3 ^= m;
+  SIPROUND;
+  SIPROUND;
+  v0 ^= m;
+  v2 ^= 0xff;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  return v0 ^ v1 ^ v2 ^ v3;
 }
 
 /* Scans one bucket: 1 when an unexpired slot holds id. Otherwise counts
@@ -144,8 +196,10 @@ static int scan_bucket(table_bucket_t *b, const unsigned char *id, apr_time_t no
 int ta_replay_table_insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
                            apr_time_t now, apr_time_t *overflow, int *evicted_now)
 {
-  table_bucket_t *b1 = &t->buckets[word_of(id, 0) % t->n_buckets];
-  table_bucket_t *b2 = &t->buckets[word_of(id, 8) % t->n_buckets];
+  /* n_buckets < 2^32 (4 GiB / 328 bytes): each half picks one. */
+  apr_uint64_t h = siphash24_id(t->header->bucket_key, id);
+  table_bucket_t *b1 = &t->buckets[(h & 0xffffffffu) % t->n_buckets];
+  table_bucket_t *b2 = &t->buckets[(h >> 32) % t->n_buckets];
   table_slot_t *free1, *free2, *soon1, *soon2, *target;
   unsigned live1, live2;
 
