@@ -432,28 +432,29 @@ const ta_registry_t *ta_mod_registry_acquire(request_rec *r)
 
   if (!h)
     return NULL;
+  ref = apr_palloc(r->pool, sizeof(*ref));
+  ref->h = h;
   /* One thread at a time looks at the file, even when a reload of a large
-   * file takes longer than the interval. */
+   * file takes longer than the interval. Most requests take their
+   * reference in the same critical section as the check. */
   apr_thread_mutex_lock(h->mutex);
   if (!h->reloading && (now - h->last_check >= TA_RELOAD_INTERVAL || now < h->last_check)) {
     h->last_check = now;
     h->reloading = 1;
     check = 1;
+  } else {
+    ref->g = h->current;
+    ref->g->refs++;
   }
   apr_thread_mutex_unlock(h->mutex);
   if (check) {
     maybe_reload(r, h);
     apr_thread_mutex_lock(h->mutex);
     h->reloading = 0;
+    ref->g = h->current;
+    ref->g->refs++;
     apr_thread_mutex_unlock(h->mutex);
   }
-
-  ref = apr_palloc(r->pool, sizeof(*ref));
-  ref->h = h;
-  apr_thread_mutex_lock(h->mutex);
-  ref->g = h->current;
-  ref->g->refs++;
-  apr_thread_mutex_unlock(h->mutex);
   apr_pool_cleanup_register(r->pool, ref, ref_cleanup, apr_pool_cleanup_null);
   return ref->g->reg;
 }
