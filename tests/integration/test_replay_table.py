@@ -52,6 +52,19 @@ def test_default_is_the_table_and_refuses_a_replay(httpd, app):
     assert "is too small" not in srv.error_log()
 
 
+def test_default_table_needs_no_socache_module(httpd, app):
+    srv = httpd(apps=[app], start=False)
+    conf = srv.conf_path.read_text()
+    assert "mod_socache_shmcb.so" in conf
+    srv.conf_path.write_text("\n".join(l for l in conf.splitlines() if "mod_socache_" not in l))
+    p = srv.start()
+    assert p is None or p.returncode == 0, p
+    assert srv.wait_log(NEW_TABLE)
+    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+    assert srv.request("GET", "/rest/", s.headers).status == 200
+    assert srv.request("GET", "/rest/", s.headers).error == "replay"
+
+
 @pytest.mark.parametrize("value,size", [("table", DEFAULT_BYTES), ("table:64M", 64 << 20),
                                         ("table:1048576", 1 << 20), ("table:4k", 4096)])
 def test_table_sizes_are_accepted(httpd, app, value, size):
