@@ -222,8 +222,11 @@ int ta_replay_table_insert(ta_replay_table_t *t, const unsigned char *id, apr_ti
     /* Both full: sacrifice the nonce closest to expiring anyway. */
     table_bucket_t *home = (!soon2 || soon1->expires <= soon2->expires) ? b1 : b2;
     target = home == b1 ? soon1 : soon2;
-    home->overflow = now;
-    *overflow = now;
+    /* Never moved back (a clock stepped back must not forget it). */
+    if (now > home->overflow)
+      home->overflow = now;
+    if (home->overflow > *overflow)
+      *overflow = home->overflow;
     *evicted_now = 1;
     t->header->evictions++;
   }
