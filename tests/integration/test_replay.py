@@ -3,21 +3,13 @@ worker processes of the server, and the cache's failure mode is explicit."""
 
 import re
 import socket
-import threading
 
 import pytest
 
 import tasig
+from replay_helpers import TWO_PROCESSES, assert_one_winner_across_processes
 from conftest import App, PROTECTED_CONF
 
-TWO_PROCESSES = """
-StartServers 2
-ServerLimit 2
-MinSpareThreads 2
-MaxSpareThreads 16
-ThreadsPerChild 4
-MaxRequestWorkers 8
-"""
 
 
 def test_same_request_twice_is_a_replay(httpd, app):
@@ -57,41 +49,10 @@ def test_replay_protection_off_accepts_repeats_and_no_nonce(httpd, app):
     assert srv.request("GET", "/rest/", s.headers).status == 200
 
 
-def _pids(srv):
-    return set(re.findall(r"pid=(\d+)", srv.access_log()))
-
 
 def test_two_worker_processes_share_the_cache(httpd, app):
     srv = httpd(apps=[app], global_conf=TWO_PROCESSES)
-    # Proof that two processes serve: distinct pids in the access log.
-    for _ in range(300):
-        if len(_pids(srv)) >= 2:
-            break
-        threads = [threading.Thread(target=srv.request, args=("GET", "/public/")) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert len(_pids(srv)) >= 2, "only one worker process served: %s" % _pids(srv)
-
-    # The same signed request raced from many connections: exactly one wins.
-    for round_ in range(5):
-        s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
-        results = []
-        lock = threading.Lock()
-
-        def send():
-            r = srv.request("GET", "/rest/", s.headers)
-            with lock:
-                results.append((r.status, r.error))
-
-        threads = [threading.Thread(target=send) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(results).count((200, None)) == 1, results
-        assert [x for x in results if x != (200, None)] == [(401, "replay")] * 7
+    assert_one_winner_across_processes(srv, app)
 
 
 def test_replay_seen_by_the_other_process(httpd, app):

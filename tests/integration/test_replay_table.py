@@ -5,21 +5,13 @@ small (warn, or with TrustedAppReplayCacheOverflow refuse never accept a
 nonce it evicted)."""
 
 import re
-import threading
 
 import pytest
 
 import tasig
+from replay_helpers import TWO_PROCESSES, assert_one_winner_across_processes
 from conftest import PROTECTED_CONF
 
-TWO_PROCESSES = """
-StartServers 2
-ServerLimit 2
-MinSpareThreads 2
-MaxSpareThreads 16
-ThreadsPerChild 4
-MaxRequestWorkers 8
-"""
 
 DEFAULT_BYTES = 16 * 1024 * 1024
 # The smallest table (4 KiB) has 96 slots: it overflows after about 80 nonces.
@@ -33,9 +25,6 @@ OVERFLOW_WARNING = (r"\[trustedapp:warn\].*TA9003 config: replay cache 'table:40
 def _table_cache(value):
     return "TrustedAppReplayCache %s\n" % value + PROTECTED_CONF
 
-
-def _pids(srv):
-    return set(re.findall(r"pid=(\d+)", srv.access_log()))
 
 
 def test_default_is_the_table_and_refuses_a_replay(httpd, app):
@@ -107,35 +96,7 @@ def test_bad_table_size_stops_the_configuration_test(httpd, app, value, why):
 
 def test_two_worker_processes_share_the_table(httpd, app):
     srv = httpd(conf=_table_cache("table:1M"), apps=[app], global_conf=TWO_PROCESSES)
-    # Proof that two processes serve: distinct pids in the access log.
-    for _ in range(300):
-        if len(_pids(srv)) >= 2:
-            break
-        threads = [threading.Thread(target=srv.request, args=("GET", "/public/")) for _ in range(6)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert len(_pids(srv)) >= 2, "only one worker process served: %s" % _pids(srv)
-
-    # The same signed request raced from many connections: exactly one wins.
-    for _ in range(5):
-        s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
-        results = []
-        lock = threading.Lock()
-
-        def send():
-            r = srv.request("GET", "/rest/", s.headers)
-            with lock:
-                results.append((r.status, r.error))
-
-        threads = [threading.Thread(target=send) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert sorted(results).count((200, None)) == 1, results
-        assert [x for x in results if x != (200, None)] == [(401, "replay")] * 7
+    assert_one_winner_across_processes(srv, app)
 
 
 def test_table_survives_graceful_restarts(httpd, app):
