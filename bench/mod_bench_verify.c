@@ -33,10 +33,12 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "bench_bases.h"
+
 module AP_MODULE_DECLARE_DATA bench_verify_module;
 
-#define BASES 1024
-#define BASE_MAX 320
+#define BASES BENCH_BASES
+#define BASE_MAX BENCH_BASE_MAX
 
 static char bases[BASES][BASE_MAX];
 static size_t base_len[BASES];
@@ -44,13 +46,7 @@ static atomic_uint next_base;
 
 static void make_bases(void)
 {
-  for (int i = 0; i < BASES; i++)
-    base_len[i] = (size_t)snprintf(bases[i], BASE_MAX,
-      "\"@method\": GET\n"
-      "\"@target-uri\": http://127.0.0.1:8080/protected\n"
-      "\"trustedapp-user\": bench-user\n"
-      "\"@signature-params\": (\"@method\" \"@target-uri\" \"trustedapp-user\");created=1764140000;"
-      "expires=1764143600;nonce=\"%08d9abcdefghijklmnopqrstuvwx\";keyid=\"bench-ed25519\"", i * 7919);
+  bench_make_bases(bases, base_len);
 }
 
 typedef struct {

@@ -378,7 +378,7 @@ print('%.2f' % ((1/a - 1/o) * $server_cores * 1e6))")"
   done
 done
 
-median() { python3 -c 'import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+median() { python3 -c 'import statistics, sys; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 spread() { python3 -c 'import sys; v = [float(x) for x in sys.argv[1:]]; print("%.0f-%.0f" % (min(v), max(v)))' "$@"; }
 sum_field() { local t=0 l; while read -r l; do [[ -n "$l" ]] && t=$((t + $(field "$l" "$1"))); done; echo $t; }
 

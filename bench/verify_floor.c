@@ -20,25 +20,18 @@
 #include <apr_general.h>
 #include <apr_pools.h>
 
+#include "bench_bases.h"
 #include "ta_keys.h"
 
-#define BASES 1024
-#define BASE_MAX 320
+#define BASES BENCH_BASES
+#define BASE_MAX BENCH_BASE_MAX
 
-/* Shaped like the profile's signature base (RFC 9421 section 2.5); the
- * nonce differs per base. */
 static char bases[BASES][BASE_MAX];
 static size_t base_len[BASES];
 
 static void make_bases(void)
 {
-  for (int i = 0; i < BASES; i++)
-    base_len[i] = (size_t)snprintf(bases[i], BASE_MAX,
-      "\"@method\": GET\n"
-      "\"@target-uri\": http://127.0.0.1:8080/protected\n"
-      "\"trustedapp-user\": bench-user\n"
-      "\"@signature-params\": (\"@method\" \"@target-uri\" \"trustedapp-user\");created=1764140000;"
-      "expires=1764143600;nonce=\"%08d9abcdefghijklmnopqrstuvwx\";keyid=\"bench-ed25519\"", i * 7919);
+  bench_make_bases(bases, base_len);
 }
 
 static double cpu_seconds(void)
