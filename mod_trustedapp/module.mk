@@ -14,8 +14,11 @@ mod_trustedapp_mod_trustedapp_la_LIBADD = lib/libtrustedapp.la $(OPENSSL_LIBS) $
 
 # Tests load the module from the build tree: .libs/mod_trustedapp.so.
 all-local: mod_trustedapp/mod_trustedapp.so
+# A new file renamed into place, never rewritten in place: an apache2 still
+# running from the build tree has the old file mapped, and overwriting its
+# pages made that server crash when it next ran module code (at stop).
 mod_trustedapp/mod_trustedapp.so: mod_trustedapp/mod_trustedapp.la
-	$(AM_V_GEN)cp -f mod_trustedapp/.libs/mod_trustedapp.so $@
+	$(AM_V_GEN)cp mod_trustedapp/.libs/mod_trustedapp.so $@.tmp && mv -f $@.tmp $@
 CLEANFILES += mod_trustedapp/mod_trustedapp.so
 # libtool also drops a .la into LIBEXECDIR; httpd only needs the .so.
 install-data-hook:
