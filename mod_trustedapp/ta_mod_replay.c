@@ -427,6 +427,8 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
   now = apr_time_now();
   if (expires <= now)
     expires = now + apr_time_from_sec(1);
+  if (replay_table)
+    ta_replay_table_prefetch(replay_table, id);
 
   rv = apr_global_mutex_lock(replay_mutex);
   if (rv != APR_SUCCESS) {
