@@ -16,5 +16,6 @@ include tests/unit/policy.mk
 include tests/unit/registry.mk
 include tests/unit/seraph.mk
 include tests/unit/verify.mk
+include tests/unit/replay_table.mk
 TESTS += $(check_PROGRAMS)
 endif
