@@ -178,6 +178,53 @@ static void test_create_too_small_refused(void **state)
   assert_int_not_equal(ta_replay_table_create(&t, 16, NULL, pool), APR_SUCCESS);
 }
 
+/* The default size: the header promises about 260,000 live nonces. */
+static void test_default_size_table(void **state)
+{
+  (void)state;
+  ta_replay_table_t *t = new_table(TA_REPLAY_TABLE_DEFAULT_BYTES);
+  apr_uint64_t slots = ta_replay_table_slots(t);
+  unsigned char id[TA_REPLAY_TABLE_ID_LEN];
+  apr_time_t ov;
+  int ev;
+
+  assert_true(slots * (TA_REPLAY_TABLE_ID_LEN + sizeof(apr_time_t)) <= TA_REPLAY_TABLE_DEFAULT_BYTES);
+  assert_true(slots >= 260000);
+  for (uint32_t i = 0; i < 1000; i++) {
+    make_id(id, 22, i);
+    assert_int_equal(insert(t, id, FAR, T0 + i, &ov, &ev), 0);
+    assert_int_equal(ev, 0);
+  }
+  for (uint32_t i = 0; i < 1000; i++) {
+    make_id(id, 22, i);
+    assert_int_equal(insert(t, id, FAR, T0 + 1000 + i, &ov, &ev), 1);
+  }
+}
+
+/* Prefetching (done outside the replay mutex) reads and changes nothing:
+ * the same sequence of answers with it as the table must give anyway. */
+static void test_prefetch_changes_nothing(void **state)
+{
+  (void)state;
+  ta_replay_table_t *t = new_table(4 * KIB);
+  const apr_uint64_t slots = ta_replay_table_slots(t);
+  unsigned char id[TA_REPLAY_TABLE_ID_LEN], zero[TA_REPLAY_TABLE_ID_LEN] = {0};
+  apr_time_t ov;
+  int ev;
+
+  ta_replay_table_prefetch(t, zero);
+  for (apr_uint64_t i = 0; i < slots / 2; i++) {
+    make_id(id, 23, (uint32_t)i);
+    ta_replay_table_prefetch(t, id);
+    ta_replay_table_prefetch(t, id);
+    assert_int_equal(insert(t, id, FAR, T0 + (apr_time_t)i, &ov, &ev), 0);
+    ta_replay_table_prefetch(t, id);
+    assert_int_equal(insert(t, id, FAR, T0 + (apr_time_t)i, &ov, &ev), 1);
+  }
+  /* the all-zero id was only prefetched, never stored */
+  assert_int_equal(insert(t, zero, FAR, T0 + (apr_time_t)slots, &ov, &ev), 0);
+}
+
 /* ---- insert / replay / expiry ----------------------------------------- */
 
 static void check_basic_cycle(apr_size_t bytes)
@@ -713,6 +760,8 @@ int main(void)
     cmocka_unit_test(test_parse_size_refused),
     cmocka_unit_test(test_create_slots_follow_size),
     cmocka_unit_test(test_create_too_small_refused),
+    cmocka_unit_test(test_default_size_table),
+    cmocka_unit_test(test_prefetch_changes_nothing),
     cmocka_unit_test(test_insert_replay_expiry_4k),
     cmocka_unit_test(test_insert_replay_expiry_64k),
     cmocka_unit_test(test_expiry_boundary),
