@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -223,6 +224,45 @@ static void test_prefetch_changes_nothing(void **state)
   }
   /* the all-zero id was only prefetched, never stored */
   assert_int_equal(insert(t, zero, FAR, T0 + (apr_time_t)slots, &ov, &ev), 0);
+}
+
+/* Named shared memory objects APR made with shm_open (its names start
+ * "ShM."); -1 where there is no /dev/shm. */
+static int count_apr_named_shm(void)
+{
+  DIR *d = opendir("/dev/shm");
+  struct dirent *e;
+  int n = 0;
+
+  if (!d)
+    return -1;
+  while ((e = readdir(d)) != NULL)
+    n += strncmp(e->d_name, "ShM.", 4) == 0;
+  closedir(d);
+  return n;
+}
+
+/* Where APR has anonymous shared memory (Linux has), the fallback file is
+ * not used: nothing is created at its path, nor as a named segment. */
+static void test_fallback_file_unused_with_anonymous_shm(void **state)
+{
+  (void)state;
+  char path[256];
+  ta_replay_table_t *t = NULL;
+  unsigned char id[TA_REPLAY_TABLE_ID_LEN];
+  apr_time_t ov;
+  int ev;
+
+  int named_before = count_apr_named_shm();
+
+  snprintf(path, sizeof path, "/tmp/test_replay_table.%ld.shm", (long)getpid());
+  unlink(path);
+  assert_int_equal(ta_replay_table_create(&t, 4 * KIB, path, pool), APR_SUCCESS);
+  assert_int_not_equal(access(path, F_OK), 0);
+  assert_int_equal(count_apr_named_shm(), named_before);
+  make_id(id, 24, 1);
+  assert_int_equal(insert(t, id, FAR, T0, &ov, &ev), 0);
+  assert_int_equal(insert(t, id, FAR, T0 + 1, &ov, &ev), 1);
 }
 
 /* ---- insert / replay / expiry ----------------------------------------- */
@@ -762,6 +802,7 @@ int main(void)
     cmocka_unit_test(test_create_too_small_refused),
     cmocka_unit_test(test_default_size_table),
     cmocka_unit_test(test_prefetch_changes_nothing),
+    cmocka_unit_test(test_fallback_file_unused_with_anonymous_shm),
     cmocka_unit_test(test_insert_replay_expiry_4k),
     cmocka_unit_test(test_insert_replay_expiry_64k),
     cmocka_unit_test(test_expiry_boundary),
