@@ -398,6 +398,21 @@ static ta_status_t socache_record(request_rec *r, const unsigned char *id, unsig
   return TA_OK;
 }
 
+/* A request whose first use may predate the overflow cannot be proven
+ * fresh: its earlier use may have been dropped. */
+static ta_status_t overflow_verdict(request_rec *r, apr_time_t overflow, apr_time_t created,
+                                    int future_skew_sec, int refuse_overflow,
+                                    int *overflow_refused, const char **detail)
+{
+  if (!refuse_overflow || !overflow || created > overflow + apr_time_from_sec(future_skew_sec))
+    return TA_OK;
+  *overflow_refused = 1;
+  *detail = apr_psprintf(r->pool, "replay cache '%s' overflowed %" APR_TIME_T_FMT
+                         " s ago; requests created before then cannot be proven fresh",
+                         replay_spec, apr_time_sec(apr_time_now() - overflow));
+  return TA_E_REPLAY_UNAVAILABLE;
+}
+
 ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
                                  apr_time_t created, int future_skew_sec, int refuse_overflow,
                                  int *overflow_refused, const char **detail)
@@ -427,40 +442,34 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
   now = apr_time_now();
   if (expires <= now)
     expires = now + apr_time_from_sec(1);
-  if (replay_table)
+  if (replay_table) {
+    /* The table takes its own per-bucket locks: no server-wide mutex. */
+    int evicted, seen;
     ta_replay_table_prefetch(replay_table, id);
+    seen = ta_replay_table_insert_now(replay_table, id, expires, &now, &overflow, &evicted);
+    if (seen < 0) {
+      *detail = "replay table lock failed";
+      return TA_E_REPLAY_UNAVAILABLE;
+    }
+    if (seen) {
+      *detail = "nonce already used";
+      return TA_E_REPLAY;
+    }
+    if (evicted)
+      table_overflow_warning(r, now);
+    return overflow_verdict(r, overflow, created, future_skew_sec, refuse_overflow,
+                            overflow_refused, detail);
+  }
 
   rv = apr_global_mutex_lock(replay_mutex);
   if (rv != APR_SUCCESS) {
     *detail = apr_psprintf(r->pool, "replay cache lock failed: %s", apr_strerror(rv, ebuf, sizeof ebuf));
     return TA_E_REPLAY_UNAVAILABLE;
   }
-  if (replay_table) {
-    int evicted;
-    /* Read under the lock: an eviction is stamped no earlier than the
-     * insert of any nonce it drops. */
-    now = apr_time_now();
-    if (ta_replay_table_insert(replay_table, id, expires, now, &overflow, &evicted)) {
-      st = TA_E_REPLAY;
-      *detail = "nonce already used";
-    } else {
-      st = TA_OK;
-      if (evicted)
-        table_overflow_warning(r, now);
-    }
-  } else {
-    st = socache_record(r, id, id_len, expires, &overflow, detail);
-  }
-  /* A request whose first use may predate the overflow cannot be proven
-   * fresh: its earlier use may have been dropped. */
-  if (st == TA_OK && refuse_overflow && overflow
-      && created <= overflow + apr_time_from_sec(future_skew_sec)) {
-    st = TA_E_REPLAY_UNAVAILABLE;
-    *overflow_refused = 1;
-    *detail = apr_psprintf(r->pool, "replay cache '%s' overflowed %" APR_TIME_T_FMT
-                           " s ago; requests created before then cannot be proven fresh",
-                           replay_spec, apr_time_sec(apr_time_now() - overflow));
-  }
+  st = socache_record(r, id, id_len, expires, &overflow, detail);
+  if (st == TA_OK)
+    st = overflow_verdict(r, overflow, created, future_skew_sec, refuse_overflow,
+                          overflow_refused, detail);
   urv = apr_global_mutex_unlock(replay_mutex);
   if (urv != APR_SUCCESS)
     ap_log_rerror(APLOG_MARK, APLOG_ERR, urv, r, "%s replay cache unlock failed",

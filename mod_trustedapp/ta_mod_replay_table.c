@@ -22,6 +22,8 @@
  * creation and a large table costs memory only as it fills. */
 #include "ta_mod_replay_table.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <apr_errno.h>
 #include <apr_general.h>
@@ -39,17 +41,31 @@ typedef struct {
   table_slot_t slots[TA_REPLAY_TABLE_SLOTS_PER_BUCKET];
 } table_bucket_t;
 
-/* Shared by every process; written only under the replay mutex. */
+/* Shared by every process. The counters are updated atomically; a bucket
+ * is read and written only under its lock. */
 typedef struct {
   apr_uint64_t bucket_key[2];         /* SipHash key: random, never changes */
   apr_time_t last_warning;
   apr_uint64_t evictions;
+  apr_uint64_t n_locks;
 } table_header_t;
+
+/* Bucket i is guarded by lock i % n_locks: a request takes the locks of its
+ * two buckets (lower index first), so workers contend only when their ids
+ * share a lock, instead of all queueing on one server-wide mutex. Robust
+ * process-shared mutexes: a process that dies holding one (it is held for
+ * a scan of 16 slots) leaves at worst one half-written slot, a harmless
+ * entry, and the next locker takes the lock over. */
+#define TA_REPLAY_TABLE_MAX_LOCKS 256
+/* Tables smaller than this many buckets per lock have one lock. */
+#define TA_REPLAY_TABLE_BUCKETS_PER_LOCK 16
 
 /* Per process (inherited across fork: the mapping keeps its address). */
 struct ta_replay_table {
   apr_shm_t *shm;
   table_header_t *header;
+  pthread_mutex_t *locks;
+  apr_uint64_t n_locks;
   table_bucket_t *buckets;
   apr_uint64_t n_buckets;
 };
@@ -111,8 +127,31 @@ apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
     apr_shm_destroy(t->shm);
     return rv;
   }
-  t->buckets = (table_bucket_t *)(t->header + 1);
-  t->n_buckets = (apr_shm_size_get(t->shm) - sizeof(table_header_t)) / sizeof(table_bucket_t);
+  apr_size_t size = apr_shm_size_get(t->shm);
+  apr_uint64_t raw_buckets = (size - sizeof(table_header_t)) / sizeof(table_bucket_t);
+  t->n_locks = raw_buckets >= (apr_uint64_t)TA_REPLAY_TABLE_MAX_LOCKS * TA_REPLAY_TABLE_BUCKETS_PER_LOCK
+               ? TA_REPLAY_TABLE_MAX_LOCKS : 1;
+  t->locks = (pthread_mutex_t *)(t->header + 1);
+  apr_size_t used = sizeof(table_header_t) + t->n_locks * sizeof(pthread_mutex_t);
+  used = (used + 63) & ~(apr_size_t)63;
+  if (size < used + sizeof(table_bucket_t)) {
+    apr_shm_destroy(t->shm);
+    return APR_EINVAL;
+  }
+  pthread_mutexattr_t attr;
+  int ok = pthread_mutexattr_init(&attr) == 0;
+  ok = ok && pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED) == 0
+       && pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST) == 0;
+  for (apr_uint64_t i = 0; ok && i < t->n_locks; i++)
+    ok = pthread_mutex_init(&t->locks[i], &attr) == 0;
+  pthread_mutexattr_destroy(&attr);
+  if (!ok) {
+    apr_shm_destroy(t->shm);
+    return APR_EGENERAL;
+  }
+  t->header->n_locks = t->n_locks;
+  t->buckets = (table_bucket_t *)((char *)t->header + used);
+  t->n_buckets = (size - used) / sizeof(table_bucket_t);
   *out = t;
   return APR_SUCCESS;
 }
@@ -209,13 +248,19 @@ void ta_replay_table_prefetch(const ta_replay_table_t *t, const unsigned char *i
   }
 }
 
-int ta_replay_table_insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
-                           apr_time_t now, apr_time_t *overflow, int *evicted_now)
+static int lock_bucket_lock(pthread_mutex_t *m)
 {
-  /* n_buckets < 2^32 (4 GiB / 328 bytes): each half picks one. */
-  apr_uint64_t h = siphash24_id(t->header->bucket_key, id);
-  table_bucket_t *b1 = &t->buckets[(h & 0xffffffffu) % t->n_buckets];
-  table_bucket_t *b2 = &t->buckets[(h >> 32) % t->n_buckets];
+  int rc = pthread_mutex_lock(m);
+  if (rc == EOWNERDEAD)
+    rc = pthread_mutex_consistent(m);
+  return rc;
+}
+
+/* Under the locks of both buckets. */
+static int insert_locked(ta_replay_table_t *t, table_bucket_t *b1, table_bucket_t *b2,
+                         const unsigned char *id, apr_time_t expires, apr_time_t now,
+                         apr_time_t *overflow, int *evicted_now)
+{
   table_slot_t *free1, *free2, *soon1, *soon2, *target;
   unsigned live1, live2;
 
@@ -244,20 +289,66 @@ int ta_replay_table_insert(ta_replay_table_t *t, const unsigned char *id, apr_ti
     if (home->overflow > *overflow)
       *overflow = home->overflow;
     *evicted_now = 1;
-    t->header->evictions++;
+    __atomic_fetch_add(&t->header->evictions, 1, __ATOMIC_RELAXED);
   }
   memcpy(target->id, id, TA_REPLAY_TABLE_ID_LEN);
   target->expires = expires;
   return 0;
 }
 
+/* now == 0: read the clock once both locks are held, so an eviction is
+ * stamped no earlier than the insert of any nonce it drops. */
+static int insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
+                  apr_time_t *now, apr_time_t *overflow, int *evicted_now)
+{
+  /* n_buckets < 2^32 (4 GiB / 328 bytes): each half picks one. */
+  apr_uint64_t h = siphash24_id(t->header->bucket_key, id);
+  apr_uint64_t i1 = (h & 0xffffffffu) % t->n_buckets, i2 = (h >> 32) % t->n_buckets;
+  apr_uint64_t l1 = i1 % t->n_locks, l2 = i2 % t->n_locks;
+  pthread_mutex_t *first = &t->locks[l1 < l2 ? l1 : l2];
+  pthread_mutex_t *second = l1 == l2 ? NULL : &t->locks[l1 < l2 ? l2 : l1];
+  int result;
+
+  *evicted_now = 0;
+  *overflow = 0;
+  if (lock_bucket_lock(first) != 0)
+    return -1;
+  if (second && lock_bucket_lock(second) != 0) {
+    pthread_mutex_unlock(first);
+    return -1;
+  }
+  if (*now == 0)
+    *now = apr_time_now();
+  result = insert_locked(t, &t->buckets[i1], &t->buckets[i2], id, expires, *now, overflow,
+                         evicted_now);
+  if (second)
+    pthread_mutex_unlock(second);
+  pthread_mutex_unlock(first);
+  return result;
+}
+
+int ta_replay_table_insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
+                           apr_time_t now, apr_time_t *overflow, int *evicted_now)
+{
+  return insert(t, id, expires, &now, overflow, evicted_now);
+}
+
+int ta_replay_table_insert_now(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
+                               apr_time_t *now, apr_time_t *overflow, int *evicted_now)
+{
+  *now = 0;
+  return insert(t, id, expires, now, overflow, evicted_now);
+}
+
 int ta_replay_table_warn_due(ta_replay_table_t *t, apr_time_t now, apr_interval_time_t interval,
                              apr_uint64_t *evictions)
 {
   table_header_t *h = t->header;
-  *evictions = h->evictions;
-  if (h->last_warning && now - h->last_warning < interval && now >= h->last_warning)
+  apr_time_t last = __atomic_load_n(&h->last_warning, __ATOMIC_RELAXED);
+  *evictions = __atomic_load_n(&h->evictions, __ATOMIC_RELAXED);
+  if (last && now - last < interval && now >= last)
     return 0;
-  h->last_warning = now;
-  return 1;
+  /* Another process may have warned meanwhile: only one of them does. */
+  return __atomic_compare_exchange_n(&h->last_warning, &last, now, 0, __ATOMIC_RELAXED,
+                                     __ATOMIC_RELAXED);
 }

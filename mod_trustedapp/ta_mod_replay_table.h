@@ -1,7 +1,8 @@
 /* The built-in replay store: a fixed-size nonce table in shared memory with
  * constant-time insert-if-absent (TrustedAppReplayCache table[:BYTES], the
- * default). Plain APR, no httpd headers; the caller serialises every call
- * with the replay mutex shared by all processes of the server. */
+ * default). Plain APR and pthreads, no httpd headers. The table locks
+ * itself: each call takes the process-shared locks of the id's two buckets,
+ * so callers need no mutex of their own. */
 #ifndef TA_MOD_REPLAY_TABLE_H
 #define TA_MOD_REPLAY_TABLE_H
 
@@ -36,13 +37,20 @@ apr_uint64_t ta_replay_table_slots(const ta_replay_table_t *t);
 void ta_replay_table_prefetch(const ta_replay_table_t *t, const unsigned char *id);
 
 /* Records id until `expires` unless an unexpired entry already holds it.
- * Returns 1 when it does (a replay), 0 when stored. When the id's slots are
+ * Returns 1 when it does (a replay), 0 when stored, -1 when a lock cannot
+ * be taken (the cache is then unavailable). When the id's slots are
  * all held by unexpired nonces, the one expiring soonest is evicted (its
  * replay could go unnoticed): *overflow is the last time the slots this id
  * can occupy lost an unexpired nonce (0: never), so any id first used
  * after it is certainly still known. *evicted_now says this insert evicted. */
 int ta_replay_table_insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
                            apr_time_t now, apr_time_t *overflow, int *evicted_now);
+
+/* The same, with `now` read from the clock once the id's locks are held
+ * (so an eviction is never stamped before the insert of a nonce it drops)
+ * and returned in *now. */
+int ta_replay_table_insert_now(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
+                               apr_time_t *now, apr_time_t *overflow, int *evicted_now);
 
 /* Rate limit for the overflow warning, shared by every process: 1 (and the
  * time is recorded) when none was given in the last `interval`. *evictions:
