@@ -4,8 +4,9 @@
  *
  * socache has no "add if absent", so the check and the store run under one
  * global mutex (shared by every process of this server): two workers can
- * never both accept the same nonce; the table's insert runs under the same
- * mutex. The cache is global to the server (not per virtual host) because
+ * never both accept the same nonce. The table locks the id's own buckets
+ * instead (process-shared locks in its memory), so workers do not queue on
+ * one lock. The cache is global to the server (not per virtual host) because
  * a signature names its application, not a host. Keys are hashed (SHA-256)
  * so their length is fixed whatever the nonce.
  *
