@@ -461,7 +461,7 @@ if [[ "${BENCH_SERIAL:-1}" == 1 ]]; then
   done
   serial_row=$(python3 -c "
 import statistics as st
-o, c, a, f = [${s_open[*]}], [${s_ctl[*]}], [${s_auth[*]}], ${floor[ed25519]}
+o, c, a, f = [$(IFS=,; echo "${s_open[*]}")], [$(IFS=,; echo "${s_ctl[*]}")], [$(IFS=,; echo "${s_auth[*]}")], ${floor[ed25519]}
 m = st.median
 over = m([x - y for x, y in zip(a, o)]); beyond_ctl = [x - y for x, y in zip(a, c)]
 print('one connection, ed25519 (CPU per response; medians over 3 interleaved rounds, differences paired per round): no auth %.1f us, control %.1f us, protected %.1f us; overhead %.1f us, beyond the verify floor %.1f us = %.1f%%, beyond the control %.1f us = %.1f%% of the no-auth cost (per round: %s us)' % (m(o), m(c), m(a), over, over - f, (over - f) / m(o) * 100, m(beyond_ctl), m(beyond_ctl) / m(o) * 100, ', '.join('%.1f' % d for d in beyond_ctl)))")
