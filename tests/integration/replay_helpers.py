@@ -49,3 +49,33 @@ def assert_one_winner_across_processes(srv, app, rounds=5, racers=8):
             t.join()
         assert sorted(results).count((200, None)) == 1, results
         assert [x for x in results if x != (200, None)] == [(401, "replay")] * (racers - 1)
+
+
+# The location of the overflow tests: refuse what cannot be proven fresh,
+# with a one-second clock skew so that the refusal window stays short.
+OVERFLOW_REFUSE_CONF = ('<Location "/">\n  TrustedAppReplayCacheOverflow refuse\n'
+                        '  TrustedAppClockSkew 1\n</Location>\n')
+
+
+def send_until_overflow(srv, app, requests=300):
+    """Sends `requests` fresh signed requests to a cache too small for them.
+    Returns the headers of the accepted ones; asserts every answer was 200 or
+    503 replay-cache-unavailable, and that some were refused."""
+    sent, outcomes = [], []
+    for _ in range(requests):
+        s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
+        r = srv.request("GET", "/rest/", s.headers)
+        outcomes.append((r.status, r.error))
+        if r.status == 200:
+            sent.append(s.headers)
+    assert set(outcomes) <= {(200, None), (503, "replay-cache-unavailable")}, set(outcomes)
+    assert (503, "replay-cache-unavailable") in outcomes
+    return sent
+
+
+def assert_never_accepted_again(srv, sent):
+    """Whatever the cache dropped, no accepted request is ever accepted again."""
+    for headers in sent:
+        r = srv.request("GET", "/rest/", headers)
+        assert r.status != 200
+        assert (r.status, r.error) in ((401, "replay"), (503, "replay-cache-unavailable"))

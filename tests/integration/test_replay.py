@@ -7,7 +7,8 @@ import socket
 import pytest
 
 import tasig
-from replay_helpers import TWO_PROCESSES, assert_one_winner_across_processes
+from replay_helpers import (OVERFLOW_REFUSE_CONF, TWO_PROCESSES, assert_never_accepted_again,
+                            assert_one_winner_across_processes, send_until_overflow)
 from conftest import App, PROTECTED_CONF
 
 
@@ -153,25 +154,10 @@ def test_adequate_cache_reports_no_overflow(httpd, app):
 
 
 def test_overflow_refuse_mode_never_accepts_a_dropped_nonce(httpd, app):
-    conf = ('TrustedAppReplayCache "shmcb:@ROOT@/run/tiny(8192)"\n' + PROTECTED_CONF
-            + '<Location "/">\n  TrustedAppReplayCacheOverflow refuse\n  TrustedAppClockSkew 1\n'
-              '</Location>\n')
+    conf = 'TrustedAppReplayCache "shmcb:@ROOT@/run/tiny(8192)"\n' + PROTECTED_CONF + OVERFLOW_REFUSE_CONF
     srv = httpd(conf=conf, apps=[app])
     srv.expect_log(r"TA3005 replay-cache-unavailable: .*overflowed")
-    sent, outcomes = [], []
-    for _ in range(300):
-        s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
-        r = srv.request("GET", "/rest/", s.headers)
-        outcomes.append((r.status, r.error))
-        if r.status == 200:
-            sent.append(s.headers)
-    assert set(outcomes) <= {(200, None), (503, "replay-cache-unavailable")}, set(outcomes)
-    assert (503, "replay-cache-unavailable") in outcomes
-    # Whatever was dropped, no accepted request is ever accepted again.
-    for headers in sent:
-        r = srv.request("GET", "/rest/", headers)
-        assert r.status != 200
-        assert (r.status, r.error) in ((401, "replay"), (503, "replay-cache-unavailable"))
+    assert_never_accepted_again(srv, send_until_overflow(srv, app))
 
 
 def test_overflow_directive_values(httpd, app):
