@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -721,17 +722,19 @@ static int write_all(int fd, const char *buf, size_t len)
   return 0;
 }
 
+/* An exclusive flock on "<registry>.lock". flock needs only read access,
+ * so an administrator who may write the registry (its directory) can take
+ * the lock even when another user, root say, created the lock file first
+ * with mode 0644 (a write lock with fcntl would need it writable). */
 static ta_status_t lock_registry(apr_pool_t *p, const char *path, int *lock_fd, const char **err)
 {
   const char *lock_path = apr_pstrcat(p, path, ".lock", NULL);
   int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && errno == EACCES)
+    fd = open(lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0)
     return sys_err(p, err, "cannot open lock file", lock_path, errno);
-  struct flock fl;
-  memset(&fl, 0, sizeof(fl));
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  while (fcntl(fd, F_SETLKW, &fl) != 0) {
+  while (flock(fd, LOCK_EX) != 0) {
     if (errno == EINTR)
       continue;
     int e = errno;

@@ -2,8 +2,13 @@
 every edit is validated, an invalid one leaves the file byte-identical and
 says why, and concurrent writers never lose each other's changes."""
 
+import os
+import pwd
+import shutil
 import subprocess
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -222,3 +227,39 @@ def test_registry_keeps_mode(reg, keys):
     reg.chmod(0o640)
     assert run_json("--registry", reg, "disable", "m").rc == 0
     assert reg.stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting as two users needs root")
+def test_non_root_admin_can_lock_after_root_created_the_lock_file(keys):
+    """root edits first (creating registry.xml.lock, 0644, owned by root);
+    an administrator who owns the registry's directory can still take the
+    lock and edit: the lock needs only read access."""
+    nobody = pwd.getpwnam("nobody")
+    top = Path(tempfile.mkdtemp(prefix="ta-lock-"))
+    try:
+        top.chmod(0o755)
+        tool = top / "trustapp-admin"
+        shutil.copy(binary(), tool)
+        pub = top / "app.pub"
+        shutil.copy(keys["ed25519"][0], pub)
+        pub.chmod(0o644)
+        d = top / "registry"
+        d.mkdir()
+        reg = d / "registry.xml"
+        assert add(reg, keys, "by-root").rc == 0
+        lock = d / "registry.xml.lock"
+        assert lock.stat().st_uid == 0 and lock.stat().st_mode & 0o777 == 0o644
+        for path in (d, reg):
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+
+        proc = subprocess.run(
+            ["setpriv", "--reuid=%d" % nobody.pw_uid, "--regid=%d" % nobody.pw_gid, "--clear-groups",
+             str(tool), "--json", "--registry", str(reg), "add", "--public-key", str(pub),
+             "--id", "by-admin"],
+            capture_output=True, text=True, env=clean_env(), timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert show(reg, "by-admin")["keys"][0]["fingerprint"] == keys["ed25519"][1]
+        assert show(reg, "by-root")
+        assert reg.stat().st_uid == nobody.pw_uid     # the rename kept the owner
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
