@@ -126,17 +126,6 @@ def test_replay_refused_after_graceful_restart(httpd, app):
     assert srv.signed("GET", "/rest/", app).status == 200
 
 
-def test_changed_cache_configuration_on_graceful_restart(httpd, app):
-    srv = httpd(apps=[app])
-    assert srv.signed("GET", "/rest/", app).status == 200
-    srv.conf_body = 'TrustedAppReplayCache "shmcb:@ROOT@/run/replay(262144)"\n' + PROTECTED_CONF
-    srv.write_conf()
-    srv.reload()
-    s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
-    assert srv.request("GET", "/rest/", s.headers).status == 200
-    assert srv.request("GET", "/rest/", s.headers).error == "replay"
-
-
 def test_overflowing_shmcb_is_reported(httpd, app):
     conf = 'TrustedAppReplayCache "shmcb:@ROOT@/run/tiny(8192)"\n' + PROTECTED_CONF
     srv = httpd(conf=conf, apps=[app])
