@@ -1,4 +1,5 @@
 /* RFC 9530 Content-Digest over OpenSSL EVP and the SF dictionary parser. */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -44,13 +45,38 @@ size_t ta_digest_alg_len(ta_digest_alg_t alg)
   }
 }
 
+/* Fetched once per process: EVP_sha256() and friends make OpenSSL look the
+ * implementation up again, under its store's lock, on every digest. */
+static EVP_MD *sha256_md, *sha512_md;
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+  sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+  sha512_md = EVP_MD_fetch(NULL, "SHA512", NULL);
+}
+
 static const EVP_MD *evp_md_of(ta_digest_alg_t alg)
 {
+  pthread_once(&fetch_once, fetch_digests);
   switch (alg) {
-  case TA_DIGEST_SHA256: return EVP_sha256();
-  case TA_DIGEST_SHA512: return EVP_sha512();
+  case TA_DIGEST_SHA256: return sha256_md;
+  case TA_DIGEST_SHA512: return sha512_md;
   default: return NULL;
   }
+}
+
+ta_status_t ta_digest_once(ta_digest_alg_t alg, const void *data, size_t len,
+                           unsigned char *out, size_t *out_len)
+{
+  const EVP_MD *md = evp_md_of(alg);
+  unsigned int n = 0;
+  if (md == NULL)
+    return TA_E_DIGEST_INVALID;
+  if (EVP_Digest(data, len, out, &n, md, NULL) != 1 || n != ta_digest_alg_len(alg))
+    return TA_E_INTERNAL;
+  *out_len = n;
+  return TA_OK;
 }
 
 static apr_status_t digest_cleanup(void *data)

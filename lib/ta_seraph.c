@@ -6,6 +6,8 @@
 #include <apr_strings.h>
 #include <openssl/evp.h>
 
+#include "ta_digest.h"
+
 /* About year 290,000: far beyond any clock, small enough that adding a
  * timeout (at most a day) or a skew to it in microseconds cannot overflow. */
 #define MAX_CREATED_MS ((int64_t)1 << 53)
@@ -84,13 +86,13 @@ static ta_status_t check_time(apr_interval_time_t timeout, const ta_seraph_opts_
 static const char *replay_key(apr_pool_t *p, const char *app_id, const char *created,
                               const char *url)
 {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int mdlen = 0;
+  unsigned char md[TA_DIGEST_MAX_LEN];
+  size_t mdlen = 0;
   const char *msg = apr_pstrcat(p, created, "\n", url, NULL);
-  if (EVP_Digest(msg, strlen(msg), md, &mdlen, EVP_sha256(), NULL) != 1)
+  if (ta_digest_once(TA_DIGEST_SHA256, msg, strlen(msg), md, &mdlen) != TA_OK)
     return NULL;
   char *hex = apr_palloc(p, mdlen * 2 + 1);
-  for (unsigned i = 0; i < mdlen; i++)
+  for (size_t i = 0; i < mdlen; i++)
     apr_snprintf(hex + 2 * i, 3, "%02x", md[i]);
   return apr_pstrcat(p, "seraph:", app_id, ":", hex, NULL);
 }

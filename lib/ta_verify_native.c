@@ -3,11 +3,9 @@
  * checks come first; 403 policy answers only after the signature verified. */
 #include "ta_verify_int.h"
 
-#include <pthread.h>
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/evp.h>
 
 #include "ta_digest.h"
 #include "ta_httpsig.h"
@@ -151,31 +149,19 @@ static ta_status_t check_keys(apr_pool_t *p, const ta_app_t *app, const ta_https
   return ta_verify_fail(out, other != TA_OK ? other : TA_E_INTERNAL, NULL);
 }
 
-/* SHA-256 fetched once per process: EVP_sha256() makes OpenSSL look the
- * implementation up again (under its store's lock) on every digest. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-  sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 /* Fixed-length cache key: app ids and nonces are bounded but together may
  * exceed what memcache accepts, and a hash keeps the key free of separators. */
 static const char *replay_key(apr_pool_t *p, const char *app_id, const char *nonce)
 {
   static const char hex[] = "0123456789abcdef";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int md_len = 0;
+  unsigned char md[TA_DIGEST_MAX_LEN];
+  size_t md_len = 0;
   const char *material = apr_pstrcat(p, app_id, "\n", nonce, NULL);
-  pthread_once(&sha256_once, sha256_fetch);
-  if (sha256_md == NULL
-      || EVP_Digest(material, strlen(material), md, &md_len, sha256_md, NULL) != 1)
+  if (ta_digest_once(TA_DIGEST_SHA256, material, strlen(material), md, &md_len) != TA_OK)
     return NULL;
   char *key = apr_palloc(p, sizeof("rfc9421:") + md_len * 2);
   memcpy(key, "rfc9421:", 8);
-  for (unsigned i = 0; i < md_len; i++) {
+  for (size_t i = 0; i < md_len; i++) {
     key[8 + 2 * i] = hex[md[i] >> 4];
     key[8 + 2 * i + 1] = hex[md[i] & 15];
   }

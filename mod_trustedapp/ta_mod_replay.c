@@ -27,13 +27,12 @@
 #include "mod_trustedapp.h"
 #include "ta_mod_replay_table.h"
 
-#include <pthread.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_global_mutex.h>
 #include "ap_provider.h"
 #include "util_mutex.h"
-#include <openssl/evp.h>
+#include "ta_digest.h"
 
 #define TA_REPLAY_USERDATA "mod_trustedapp:replay-cache"
 
@@ -76,15 +75,6 @@ static struct ap_socache_hints replay_hints = {32, 1, 300 * APR_USEC_PER_SEC};
 #define TA_SENTINEL_ID_LEN 32
 #define TA_OVERFLOW_WARN_INTERVAL apr_time_from_sec(60)
 static int replay_is_shmcb;
-/* Fetched once per process: EVP_sha256() would make OpenSSL look the
- * implementation up again, under its store's lock, on every request. */
-static EVP_MD *replay_sha256;
-static pthread_once_t replay_sha256_once = PTHREAD_ONCE_INIT;
-
-static void replay_sha256_fetch(void)
-{
-  replay_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
 static apr_time_t last_overflow_warning;
 
 static void sentinel_id(unsigned char *id, unsigned first)
@@ -136,8 +126,8 @@ static apr_time_t check_overflow(request_rec *r, unsigned first)
   return now;
 }
 
-/* Under the replay mutex, after this request's insert evicted an unexpired
- * nonce. One warning a minute for the whole server (the time is shared). */
+/* After this request's insert evicted an unexpired nonce. One warning a
+ * minute for the whole server (the time is shared). */
 static void table_overflow_warning(request_rec *r, apr_time_t now)
 {
   apr_uint64_t evictions;
@@ -350,7 +340,7 @@ static int hex_nibble(char c)
  * is the cache id, so it is not hashed a second time. Its first byte is
  * uniform, as shmcb's choice of sub-cache (and the sentinels) need. Any
  * other key is hashed. */
-static int digest_of_key(const char *key, unsigned char *id, unsigned int *id_len)
+static int digest_of_key(const char *key, unsigned char *id, size_t *id_len)
 {
   const char *hex = strchr(key, ':');
   if (hex == NULL || strlen(++hex) != 64)
@@ -368,7 +358,7 @@ static int digest_of_key(const char *key, unsigned char *id, unsigned int *id_le
 /* Socache providers: look up, then store when absent (under the mutex).
  * *overflow: shmcb's last overflow of the id's sub-cache (0: none, or
  * another provider, which must be sized not to evict). */
-static ta_status_t socache_record(request_rec *r, const unsigned char *id, unsigned int id_len,
+static ta_status_t socache_record(request_rec *r, const unsigned char *id, size_t id_len,
                                   apr_time_t expires, apr_time_t *overflow, const char **detail)
 {
   unsigned char value[1] = {1}, found[8];
@@ -376,7 +366,7 @@ static ta_status_t socache_record(request_rec *r, const unsigned char *id, unsig
   apr_status_t rv;
   char ebuf[120];
 
-  rv = replay_provider->retrieve(replay_state->instance, r->server, id, id_len, found,
+  rv = replay_provider->retrieve(replay_state->instance, r->server, id, (unsigned int)id_len, found,
                                  &found_len, r->pool);
   if (rv == APR_SUCCESS) {
     *detail = "nonce already used";
@@ -387,7 +377,7 @@ static ta_status_t socache_record(request_rec *r, const unsigned char *id, unsig
                            apr_strerror(rv, ebuf, sizeof ebuf));
     return TA_E_REPLAY_UNAVAILABLE;
   }
-  rv = replay_provider->store(replay_state->instance, r->server, id, id_len, expires, value,
+  rv = replay_provider->store(replay_state->instance, r->server, id, (unsigned int)id_len, expires, value,
                               sizeof value, r->pool);
   if (rv != APR_SUCCESS) {
     *detail = apr_psprintf(r->pool, "replay cache '%s' store failed: %s", replay_spec,
@@ -418,8 +408,8 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
                                  apr_time_t created, int future_skew_sec, int refuse_overflow,
                                  int *overflow_refused, const char **detail)
 {
-  unsigned char id[EVP_MAX_MD_SIZE];
-  unsigned int id_len = 0;
+  unsigned char id[TA_DIGEST_MAX_LEN];
+  size_t id_len = 0;
   apr_time_t now, overflow = 0;
   apr_status_t rv, urv;
   ta_status_t st;
@@ -431,8 +421,7 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
     return TA_E_REPLAY_UNAVAILABLE;
   }
   if (!digest_of_key(key, id, &id_len)
-      && (pthread_once(&replay_sha256_once, replay_sha256_fetch), replay_sha256 == NULL
-          || EVP_Digest(key, strlen(key), id, &id_len, replay_sha256, NULL) != 1)) {
+      && ta_digest_once(TA_DIGEST_SHA256, key, strlen(key), id, &id_len) != TA_OK) {
     *detail = "cannot hash the replay key";
     return TA_E_REPLAY_UNAVAILABLE;
   }
