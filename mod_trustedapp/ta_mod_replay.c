@@ -295,7 +295,8 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
     }
   }
   replay_is_shmcb = replay_provider && !strcmp(replay_provider->name, "shmcb");
-  if (!st->mutex) {
+  /* Socache providers need the server-wide mutex; the table locks itself. */
+  if (!replay_table_bytes && !st->mutex) {
     if (apr_pool_create(&st->mutex_pool, pp) != APR_SUCCESS)
       return HTTP_INTERNAL_SERVER_ERROR;
     rv = ap_global_mutex_create(&st->mutex, NULL, TA_REPLAY_MUTEX_TYPE, NULL, s, st->mutex_pool, 0);
@@ -308,7 +309,7 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
   }
   replay_state = st;
   replay_table = replay_table_bytes ? st->table : NULL;
-  replay_mutex = st->mutex;
+  replay_mutex = replay_table_bytes ? NULL : st->mutex;
   replay_ready = 1;
   return OK;
 }
