@@ -347,7 +347,6 @@ static int is_private_label(const char *name)
          || strcmp(name, "RSA PRIVATE KEY") == 0 || strcmp(name, "ENCRYPTED PRIVATE KEY") == 0;
 }
 
-/* SPKI DER, whole input consumed. */
 /* The DER of an Ed25519 SubjectPublicKeyInfo is this fixed prefix and the
  * 32-byte key (RFC 8410). Decoding it directly skips OpenSSL's generic
  * decoder chain, which dominates loading a registry of many applications
@@ -357,6 +356,7 @@ static const unsigned char ed25519_spki_prefix[] = {
 };
 #define ED25519_SPKI_LEN (sizeof(ed25519_spki_prefix) + 32)
 
+/* SPKI DER, whole input consumed. */
 static EVP_PKEY *spki_from_der(const unsigned char *der, long len)
 {
   if (len == (long)ED25519_SPKI_LEN && memcmp(der, ed25519_spki_prefix, sizeof(ed25519_spki_prefix)) == 0)
@@ -637,7 +637,6 @@ static int ecdsa_der_to_raw(const unsigned char *der, size_t der_len,
   return ok;
 }
 
-/* Raw r||s to DER; *der is OPENSSL_malloc'ed. */
 /* One DER INTEGER (minimal, non-negative) of a big-endian magnitude. */
 static size_t der_integer(const unsigned char *mag, size_t len, unsigned char *out)
 {
