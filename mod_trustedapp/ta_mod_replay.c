@@ -436,7 +436,6 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
   if (replay_table) {
     /* The table takes its own per-bucket locks: no server-wide mutex. */
     int evicted, seen;
-    ta_replay_table_prefetch(replay_table, id);
     seen = ta_replay_table_insert_now(replay_table, id, expires, &now, &overflow, &evicted);
     if (seen < 0) {
       *detail = "replay table lock failed";

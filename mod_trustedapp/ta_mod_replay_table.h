@@ -32,10 +32,6 @@ apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
 /* Number of nonce slots. */
 apr_uint64_t ta_replay_table_slots(const ta_replay_table_t *t);
 
-/* Starts loading the id's slots into the cache; call it before taking the
- * replay mutex for ta_replay_table_insert (it reads nothing itself). */
-void ta_replay_table_prefetch(const ta_replay_table_t *t, const unsigned char *id);
-
 /* Records id until `expires` unless an unexpired entry already holds it.
  * Returns 1 when it does (a replay), 0 when stored, -1 when a lock cannot
  * be taken (the cache is then unavailable). When the id's slots are

@@ -202,30 +202,6 @@ static void test_default_size_table(void **state)
   }
 }
 
-/* Prefetching (done outside the replay mutex) reads and changes nothing:
- * the same sequence of answers with it as the table must give anyway. */
-static void test_prefetch_changes_nothing(void **state)
-{
-  (void)state;
-  ta_replay_table_t *t = new_table(4 * KIB);
-  const apr_uint64_t slots = ta_replay_table_slots(t);
-  unsigned char id[TA_REPLAY_TABLE_ID_LEN], zero[TA_REPLAY_TABLE_ID_LEN] = {0};
-  apr_time_t ov;
-  int ev;
-
-  ta_replay_table_prefetch(t, zero);
-  for (apr_uint64_t i = 0; i < slots / 2; i++) {
-    make_id(id, 23, (uint32_t)i);
-    ta_replay_table_prefetch(t, id);
-    ta_replay_table_prefetch(t, id);
-    assert_int_equal(insert(t, id, FAR, T0 + (apr_time_t)i, &ov, &ev), 0);
-    ta_replay_table_prefetch(t, id);
-    assert_int_equal(insert(t, id, FAR, T0 + (apr_time_t)i, &ov, &ev), 1);
-  }
-  /* the all-zero id was only prefetched, never stored */
-  assert_int_equal(insert(t, zero, FAR, T0 + (apr_time_t)slots, &ov, &ev), 0);
-}
-
 /* Named shared memory objects APR made with shm_open (its names start
  * "ShM."); -1 where there is no /dev/shm. */
 static int count_apr_named_shm(void)
@@ -801,7 +777,6 @@ int main(void)
     cmocka_unit_test(test_create_slots_follow_size),
     cmocka_unit_test(test_create_too_small_refused),
     cmocka_unit_test(test_default_size_table),
-    cmocka_unit_test(test_prefetch_changes_nothing),
     cmocka_unit_test(test_fallback_file_unused_with_anonymous_shm),
     cmocka_unit_test(test_insert_replay_expiry_4k),
     cmocka_unit_test(test_insert_replay_expiry_64k),
