@@ -1,7 +1,11 @@
 /* RFC 8941 structured fields (with RFC 9651 Date and Display String):
  * the parsing algorithms of section 4.2 and the serialization algorithms
  * of section 4.1, step by step. The grammar has a fixed depth (list ->
- * inner list -> item -> parameters), so nothing here recurses. */
+ * inner list -> item -> parameters), so nothing here recurses.
+ *
+ * Both signature fields are parsed, and the signature parameters
+ * serialized, on every request, so the hot loops work on a pointer and an
+ * end, classify characters with one table lookup, and copy whole runs. */
 #include "ta_sf.h"
 
 #include <math.h>
@@ -11,26 +15,44 @@
 
 #include <apr_hash.h>
 #include <apr_strings.h>
-#include <apr_tables.h>
 
 /* ---- character classes (ASCII only, locale-independent) ---------------- */
 
+enum {
+  CC_DIGIT = 1 << 0,
+  CC_KEY_FIRST = 1 << 1,    /* lcalpha / "*" */
+  CC_KEY = 1 << 2,          /* lcalpha / DIGIT / "_" / "-" / "." / "*" */
+  CC_TOKEN_FIRST = 1 << 3,  /* ALPHA / "*" */
+  CC_TOKEN = 1 << 4,        /* tchar / ":" / "/" */
+  CC_STRING = 1 << 5,       /* printable ASCII that a String carries unescaped */
+  CC_LCHEX = 1 << 6         /* DIGIT / "a"-"f" */
+};
+
+#define CC_IS_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define CC_IS_LC(c) ((c) >= 'a' && (c) <= 'z')
+#define CC_IS_ALPHA(c) (CC_IS_LC(c) || ((c) >= 'A' && (c) <= 'Z'))
+#define CC_IS_TCHAR(c) (CC_IS_ALPHA(c) || CC_IS_DIGIT(c) || (c) == '!' || (c) == '#' || (c) == '$' \
+                        || (c) == '%' || (c) == '&' || (c) == '\'' || (c) == '*' || (c) == '+'    \
+                        || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' || (c) == '`'     \
+                        || (c) == '|' || (c) == '~')
+#define CC_OF(c)                                                                                  \
+  ((CC_IS_DIGIT(c) ? CC_DIGIT : 0)                                                                \
+   | (CC_IS_LC(c) || (c) == '*' ? CC_KEY_FIRST : 0)                                               \
+   | (CC_IS_LC(c) || CC_IS_DIGIT(c) || (c) == '_' || (c) == '-' || (c) == '.' || (c) == '*'       \
+      ? CC_KEY : 0)                                                                               \
+   | (CC_IS_ALPHA(c) || (c) == '*' ? CC_TOKEN_FIRST : 0)                                          \
+   | (CC_IS_TCHAR(c) || (c) == ':' || (c) == '/' ? CC_TOKEN : 0)                                  \
+   | ((c) >= 0x20 && (c) <= 0x7E && (c) != '"' && (c) != '\\' ? CC_STRING : 0)                    \
+   | (CC_IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') ? CC_LCHEX : 0))
+#define CC_4(c) CC_OF(c), CC_OF((c) + 1), CC_OF((c) + 2), CC_OF((c) + 3)
+#define CC_16(c) CC_4(c), CC_4((c) + 4), CC_4((c) + 8), CC_4((c) + 12)
+#define CC_64(c) CC_16(c), CC_16((c) + 16), CC_16((c) + 32), CC_16((c) + 48)
+
+static const unsigned char char_class[256] = { CC_64(0), CC_64(64), CC_64(128), CC_64(192) };
+
+static int has_class(int c, unsigned cls) { return (char_class[(unsigned char)c] & cls) != 0; }
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
-static int is_lcalpha(int c) { return c >= 'a' && c <= 'z'; }
-static int is_alpha(int c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static int is_lchex(int c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
-
-static int is_tchar(int c)
-{
-  if (is_alpha(c) || is_digit(c))
-    return 1;
-  return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int is_key_char(int c)
-{
-  return is_lcalpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.' || c == '*';
-}
+static int is_alpha(int c) { return CC_IS_ALPHA(c); }
 
 /* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */
 static int utf8_valid(const unsigned char *s, size_t len)
@@ -64,120 +86,202 @@ static int utf8_valid(const unsigned char *s, size_t len)
 
 typedef struct {
   apr_pool_t *pool;
-  const unsigned char *s;
-  size_t len;
-  size_t pos;
+  const unsigned char *at, *end;
+  /* One pool block for the parsed text (keys, strings, tokens, bytes),
+   * made at the first need and sized by the input: every value is at most
+   * as long as its input span, and its NUL takes the place of the
+   * delimiter before it, so one block of len + 1 normally holds them all.
+   * Should it not, a value falls back to its own allocation. */
+  char *text;
+  size_t text_left;
+  int text_made;
 } cursor_t;
 
-static int at_end(const cursor_t *c) { return c->pos >= c->len; }
-static int peek(const cursor_t *c) { return at_end(c) ? -1 : c->s[c->pos]; }
+static char *text_alloc(cursor_t *c, size_t n)
+{
+  if (n > c->text_left) {
+    if (c->text_made)
+      return apr_palloc(c->pool, n);
+    size_t whole = (size_t)(c->end - c->at) + 1;
+    c->text_left = whole > n ? whole : n;
+    c->text = apr_palloc(c->pool, c->text_left);
+    c->text_made = 1;
+  }
+  char *got = c->text;
+  c->text += n;
+  c->text_left -= n;
+  return got;
+}
+
+static const char *text_copy(cursor_t *c, const unsigned char *s, size_t n)
+{
+  char *copy = text_alloc(c, n + 1);
+  memcpy(copy, s, n);
+  copy[n] = '\0';
+  return copy;
+}
+
+/* Members, items and parameters collect on the stack while they are few
+ * (a signature field has one member, a handful of components and
+ * parameters), and move to the pool once: at the end, or when they outgrow
+ * the stack space (then doubling in the pool). */
+typedef struct {
+  void *elts;
+  const void *on_stack;
+  size_t n, cap, size;
+} vec_t;
+
+static void vec_init(vec_t *v, void *stack_space, size_t cap, size_t size)
+{
+  v->elts = stack_space;
+  v->on_stack = stack_space;
+  v->n = 0;
+  v->cap = cap;
+  v->size = size;
+}
+
+static void *vec_push(apr_pool_t *p, vec_t *v)
+{
+  if (v->n == v->cap) {
+    void *grown = apr_palloc(p, 2 * v->cap * v->size);
+    memcpy(grown, v->elts, v->n * v->size);
+    v->elts = grown;
+    v->cap *= 2;
+  }
+  return (char *)v->elts + v->n++ * v->size;
+}
+
+/* The elements in pool memory; never NULL, even when there are none. */
+static void *vec_keep(apr_pool_t *p, vec_t *v)
+{
+  if (v->elts != v->on_stack)
+    return v->elts;
+  void *kept = apr_palloc(p, (v->n ? v->n : 1) * v->size);
+  memcpy(kept, v->elts, v->n * v->size);
+  return kept;
+}
+
+#define STACK_PARAMS 8
+#define STACK_INNER 8
+#define STACK_MEMBERS 8
+
+static int next_is(const cursor_t *c, int ch) { return c->at < c->end && *c->at == ch; }
 
 static void skip_sp(cursor_t *c)
 {
-  while (!at_end(c) && c->s[c->pos] == ' ')
-    c->pos++;
+  while (c->at < c->end && *c->at == ' ')
+    c->at++;
 }
 
 static void skip_ows(cursor_t *c)
 {
-  while (!at_end(c) && (c->s[c->pos] == ' ' || c->s[c->pos] == '\t'))
-    c->pos++;
+  while (c->at < c->end && (*c->at == ' ' || *c->at == '\t'))
+    c->at++;
 }
 
 /* 4.2.3.3 Parsing a Key */
 static ta_status_t parse_key(cursor_t *c, const char **out)
 {
-  size_t start = c->pos;
-  int ch = peek(c);
-  if (!(is_lcalpha(ch) || ch == '*'))
+  const unsigned char *start = c->at, *k = start;
+  if (k == c->end || !has_class(*k, CC_KEY_FIRST))
     return TA_E_SF_PARSE;
-  while (!at_end(c) && is_key_char(c->s[c->pos]))
-    c->pos++;
-  *out = apr_pstrmemdup(c->pool, (const char *)c->s + start, c->pos - start);
+  for (k++; k < c->end && has_class(*k, CC_KEY); k++)
+    ;
+  *out = text_copy(c, start, (size_t)(k - start));
+  c->at = k;
   return TA_OK;
 }
 
-/* 4.2.4 Parsing an Integer or Decimal */
+/* 4.2.4 Parsing an Integer or Decimal: at most 15 integer digits, or 12
+ * integer and 1 to 3 fraction digits. */
 static ta_status_t parse_number(cursor_t *c, ta_sf_bare_t *out)
 {
-  int negative = 0, is_decimal = 0;
-  size_t n_chars = 0, n_frac = 0;
-  int64_t int_part = 0, frac_part = 0;
-
-  if (peek(c) == '-') {
+  const unsigned char *s = c->at, *end = c->end;
+  int negative = 0;
+  if (s < end && *s == '-') {
     negative = 1;
-    c->pos++;
+    s++;
   }
-  if (!is_digit(peek(c)))
+  if (s == end || !is_digit(*s))
     return TA_E_SF_PARSE;
-  while (!at_end(c)) {
-    int ch = c->s[c->pos];
-    if (is_digit(ch)) {
-      if (is_decimal) {
-        if (n_frac == 3)
-          return TA_E_SF_PARSE;
-        frac_part = frac_part * 10 + (ch - '0');
-        n_frac++;
-      } else {
-        if (n_chars == 15)   /* a 16th integer digit */
-          return TA_E_SF_PARSE;
-        int_part = int_part * 10 + (ch - '0');
-      }
-      n_chars++;
-      c->pos++;
-    } else if (!is_decimal && ch == '.') {
-      if (n_chars > 12)
-        return TA_E_SF_PARSE;
-      is_decimal = 1;
-      n_chars++;
-      c->pos++;
-    } else {
-      break;
-    }
+  const unsigned char *int_digits = s;
+  int64_t int_part = 0;
+  for (; s < end && is_digit(*s); s++) {
+    if (s - int_digits == 15)   /* a 16th integer digit */
+      return TA_E_SF_PARSE;
+    int_part = int_part * 10 + (*s - '0');
   }
-  if (!is_decimal) {
+  if (s == end || *s != '.') {
+    c->at = s;
     out->type = TA_SF_INTEGER;
     out->v.integer = negative ? -int_part : int_part;
     return TA_OK;
   }
-  if (n_frac == 0)   /* "1." */
+  if (s - int_digits > 12)
     return TA_E_SF_PARSE;
-  for (size_t k = n_frac; k < 3; k++)
+  const unsigned char *frac_digits = ++s;
+  int64_t frac_part = 0;
+  for (; s < end && is_digit(*s); s++) {
+    if (s - frac_digits == 3)
+      return TA_E_SF_PARSE;
+    frac_part = frac_part * 10 + (*s - '0');
+  }
+  if (s == frac_digits)   /* "1." */
+    return TA_E_SF_PARSE;
+  for (ptrdiff_t k = s - frac_digits; k < 3; k++)
     frac_part *= 10;
+  c->at = s;
   out->type = TA_SF_DECIMAL;
   out->v.decimal_milli = (negative ? -1 : 1) * (int_part * 1000 + frac_part);
   return TA_OK;
 }
 
-/* Bytes up to the closing DQUOTE (escapes skipped), or to the end of the
- * input when there is none: the value is never longer, and sizing each
- * buffer by this span (not by the rest of the input) keeps memory linear
+/* Bytes from s up to the closing DQUOTE (escapes skipped), or to the end
+ * of the input when there is none: the value is never longer, and sizing
+ * a buffer by this span (not by the rest of the input) keeps memory linear
  * in the input however many strings it holds. */
-static size_t quoted_span(const cursor_t *c, int with_escapes)
+static size_t quoted_span(const unsigned char *s, const unsigned char *end, int with_escapes)
 {
-  size_t i = c->pos;
-  while (i < c->len && c->s[i] != '"') {
-    if (with_escapes && c->s[i] == '\\' && i + 1 < c->len)
+  const unsigned char *i = s;
+  while (i < end && *i != '"') {
+    if (with_escapes && *i == '\\' && i + 1 < end)
       i++;
     i++;
   }
-  return (i < c->len ? i : c->len) - c->pos;
+  return (size_t)((i < end ? i : end) - s);
 }
 
-/* 4.2.5 Parsing a String */
+/* 4.2.5 Parsing a String. Most strings have no escape: one scan finds the
+ * closing DQUOTE and the text is copied whole; an escape switches to
+ * character-by-character unescaping for the rest. */
 static ta_status_t parse_string(cursor_t *c, ta_sf_bare_t *out)
 {
-  c->pos++;   /* DQUOTE */
-  char *buf = apr_palloc(c->pool, quoted_span(c, 1) + 1);
-  size_t n = 0;
+  const unsigned char *start = c->at + 1, *end = c->end, *s = start;   /* after DQUOTE */
+  while (s < end && has_class(*s, CC_STRING))
+    s++;
+  if (s == end)
+    return TA_E_SF_PARSE;
+  if (*s == '"') {
+    out->type = TA_SF_STRING;
+    out->v.str.ptr = text_copy(c, start, (size_t)(s - start));
+    out->v.str.len = (size_t)(s - start);
+    c->at = s + 1;
+    return TA_OK;
+  }
+  if (*s != '\\')   /* control character or not ASCII */
+    return TA_E_SF_PARSE;
+
+  char *buf = text_alloc(c, quoted_span(start, end, 1) + 1);
+  size_t n = (size_t)(s - start);
+  memcpy(buf, start, n);
   for (;;) {
-    if (at_end(c))
+    if (s == end)
       return TA_E_SF_PARSE;
-    int ch = c->s[c->pos++];
+    int ch = *s++;
     if (ch == '\\') {
-      if (at_end(c))
+      if (s == end)
         return TA_E_SF_PARSE;
-      ch = c->s[c->pos++];
+      ch = *s++;
       if (ch != '"' && ch != '\\')
         return TA_E_SF_PARSE;
       buf[n++] = (char)ch;
@@ -186,6 +290,7 @@ static ta_status_t parse_string(cursor_t *c, ta_sf_bare_t *out)
       out->type = TA_SF_STRING;
       out->v.str.ptr = buf;
       out->v.str.len = n;
+      c->at = s;
       return TA_OK;
     } else if (ch < 0x20 || ch > 0x7E) {
       return TA_E_SF_PARSE;
@@ -198,20 +303,15 @@ static ta_status_t parse_string(cursor_t *c, ta_sf_bare_t *out)
 /* 4.2.6 Parsing a Token */
 static ta_status_t parse_token(cursor_t *c, ta_sf_bare_t *out)
 {
-  size_t start = c->pos;
-  int ch = peek(c);
-  if (!(is_alpha(ch) || ch == '*'))
+  const unsigned char *start = c->at, *s = start;
+  if (s == c->end || !has_class(*s, CC_TOKEN_FIRST))
     return TA_E_SF_PARSE;
-  c->pos++;
-  while (!at_end(c)) {
-    ch = c->s[c->pos];
-    if (!(is_tchar(ch) || ch == ':' || ch == '/'))
-      break;
-    c->pos++;
-  }
+  for (s++; s < c->end && has_class(*s, CC_TOKEN); s++)
+    ;
   out->type = TA_SF_TOKEN;
-  out->v.str.len = c->pos - start;
-  out->v.str.ptr = apr_pstrmemdup(c->pool, (const char *)c->s + start, c->pos - start);
+  out->v.str.len = (size_t)(s - start);
+  out->v.str.ptr = text_copy(c, start, (size_t)(s - start));
+  c->at = s;
   return TA_OK;
 }
 
@@ -234,34 +334,30 @@ static const unsigned char b64_sextet[256] = {
 /* 4.2.7 Parsing a Byte Sequence. Standard alphabet only; '=' only as
  * trailing padding that completes a 4-character group. As the RFC asks
  * (SHOULD NOT fail), absent padding and non-zero pad bits are accepted;
- * the serializer then emits the canonical form. */
+ * the serializer then emits the canonical form. The characters are
+ * validated as they are decoded, a group at a time. */
 static ta_status_t parse_bytes(cursor_t *c, ta_sf_bare_t *out)
 {
-  c->pos++;   /* ':' */
-  size_t start = c->pos, end = start;
-  while (end < c->len && c->s[end] != ':')
-    end++;
-  if (end >= c->len)
+  const unsigned char *in = c->at + 1;   /* after ':' */
+  const unsigned char *close = memchr(in, ':', (size_t)(c->end - in));
+  if (close == NULL)
     return TA_E_SF_PARSE;
-  size_t n_data = end - start, n_pad = 0;
-  while (n_data > 0 && n_pad < 2 && c->s[start + n_data - 1] == '=') {
+  size_t n_data = (size_t)(close - in), n_pad = 0;
+  while (n_data > 0 && n_pad < 2 && in[n_data - 1] == '=') {
     n_data--;
     n_pad++;
   }
-  for (size_t i = 0; i < n_data; i++)
-    if (b64_sextet[c->s[start + i]] == 64)
-      return TA_E_SF_PARSE;
-  if (n_data % 4 == 1)
-    return TA_E_SF_PARSE;
-  if (n_pad > 0 && (n_data + n_pad) % 4 != 0)
+  if (n_data % 4 == 1 || (n_pad > 0 && (n_data + n_pad) % 4 != 0))
     return TA_E_SF_PARSE;
 
-  const unsigned char *in = c->s + start;
-  unsigned char *buf = apr_palloc(c->pool, n_data / 4 * 3 + 3 + 1);
+  unsigned char *buf = (unsigned char *)text_alloc(c, n_data / 4 * 3 + 2 + 1);
   size_t n = 0, i = 0;
   for (; i + 4 <= n_data; i += 4) {
-    uint32_t group = (uint32_t)b64_sextet[in[i]] << 18 | (uint32_t)b64_sextet[in[i + 1]] << 12
-                     | (uint32_t)b64_sextet[in[i + 2]] << 6 | b64_sextet[in[i + 3]];
+    uint32_t a = b64_sextet[in[i]], b = b64_sextet[in[i + 1]];
+    uint32_t d2 = b64_sextet[in[i + 2]], d3 = b64_sextet[in[i + 3]];
+    if ((a | b | d2 | d3) & 64)
+      return TA_E_SF_PARSE;
+    uint32_t group = a << 18 | b << 12 | d2 << 6 | d3;
     buf[n++] = (unsigned char)(group >> 16);
     buf[n++] = (unsigned char)(group >> 8);
     buf[n++] = (unsigned char)group;
@@ -269,15 +365,17 @@ static ta_status_t parse_bytes(cursor_t *c, ta_sf_bare_t *out)
   /* The tail has 2 or 3 characters (1 was refused above); pad bits may be
    * non-zero and are dropped. */
   if (i < n_data) {
-    uint32_t group = (uint32_t)b64_sextet[in[i]] << 18 | (uint32_t)b64_sextet[in[i + 1]] << 12;
-    if (n_data - i == 3)
-      group |= (uint32_t)b64_sextet[in[i + 2]] << 6;
+    uint32_t a = b64_sextet[in[i]], b = b64_sextet[in[i + 1]];
+    uint32_t d2 = n_data - i == 3 ? b64_sextet[in[i + 2]] : 0;
+    if ((a | b | d2) & 64)
+      return TA_E_SF_PARSE;
+    uint32_t group = a << 18 | b << 12 | d2 << 6;
     buf[n++] = (unsigned char)(group >> 16);
     if (n_data - i == 3)
       buf[n++] = (unsigned char)(group >> 8);
   }
   buf[n] = '\0';
-  c->pos = end + 1;
+  c->at = close + 1;
   out->type = TA_SF_BYTES;
   out->v.str.ptr = (const char *)buf;
   out->v.str.len = n;
@@ -287,20 +385,18 @@ static ta_status_t parse_bytes(cursor_t *c, ta_sf_bare_t *out)
 /* 4.2.8 Parsing a Boolean */
 static ta_status_t parse_boolean(cursor_t *c, ta_sf_bare_t *out)
 {
-  c->pos++;   /* '?' */
-  int ch = peek(c);
-  if (ch != '0' && ch != '1')
+  c->at++;   /* '?' */
+  if (!next_is(c, '0') && !next_is(c, '1'))
     return TA_E_SF_PARSE;
-  c->pos++;
   out->type = TA_SF_BOOLEAN;
-  out->v.boolean = ch == '1';
+  out->v.boolean = *c->at++ == '1';
   return TA_OK;
 }
 
 /* RFC 9651 4.2.9 Parsing a Date */
 static ta_status_t parse_date(cursor_t *c, ta_sf_bare_t *out)
 {
-  c->pos++;   /* '@' */
+  c->at++;   /* '@' */
   ta_sf_bare_t num;
   if (parse_number(c, &num) != TA_OK || num.type != TA_SF_INTEGER)
     return TA_E_SF_PARSE;
@@ -317,23 +413,23 @@ static int hex_value(int ch)
 /* RFC 9651 4.2.10 Parsing a Display String */
 static ta_status_t parse_display_string(cursor_t *c, ta_sf_bare_t *out)
 {
-  c->pos++;   /* '%' */
-  if (peek(c) != '"')
+  c->at++;   /* '%' */
+  if (!next_is(c, '"'))
     return TA_E_SF_PARSE;
-  c->pos++;
-  unsigned char *buf = apr_palloc(c->pool, quoted_span(c, 0) + 1);
+  const unsigned char *s = ++c->at, *end = c->end;
+  unsigned char *buf = (unsigned char *)text_alloc(c, quoted_span(s, end, 0) + 1);
   size_t n = 0;
   for (;;) {
-    if (at_end(c))
+    if (s == end)
       return TA_E_SF_PARSE;
-    int ch = c->s[c->pos++];
+    int ch = *s++;
     if (ch < 0x20 || ch > 0x7E)
       return TA_E_SF_PARSE;
     if (ch == '%') {
-      if (c->len - c->pos < 2 || !is_lchex(c->s[c->pos]) || !is_lchex(c->s[c->pos + 1]))
+      if (end - s < 2 || !has_class(s[0], CC_LCHEX) || !has_class(s[1], CC_LCHEX))
         return TA_E_SF_PARSE;
-      buf[n++] = (unsigned char)(hex_value(c->s[c->pos]) * 16 + hex_value(c->s[c->pos + 1]));
-      c->pos += 2;
+      buf[n++] = (unsigned char)(hex_value(s[0]) * 16 + hex_value(s[1]));
+      s += 2;
     } else if (ch == '"') {
       if (!utf8_valid(buf, n))
         return TA_E_SF_PARSE;
@@ -341,6 +437,7 @@ static ta_status_t parse_display_string(cursor_t *c, ta_sf_bare_t *out)
       out->type = TA_SF_DISPLAY_STRING;
       out->v.str.ptr = (const char *)buf;
       out->v.str.len = n;
+      c->at = s;
       return TA_OK;
     } else {
       buf[n++] = (unsigned char)ch;
@@ -352,7 +449,9 @@ static ta_status_t parse_display_string(cursor_t *c, ta_sf_bare_t *out)
 static ta_status_t parse_bare_item(cursor_t *c, ta_sf_bare_t *out)
 {
   memset(out, 0, sizeof(*out));
-  int ch = peek(c);
+  if (c->at == c->end)
+    return TA_E_SF_PARSE;
+  int ch = *c->at;
   if (ch == '-' || is_digit(ch))
     return parse_number(c, out);
   if (ch == '"')
@@ -380,42 +479,46 @@ static ta_sf_bare_t bare_true(void)
 }
 
 /* 4.2.3.2 Parsing Parameters. A repeated key overwrites the earlier value
- * in its original position. */
+ * in its original position. No parameters: items NULL, n 0. */
 static ta_status_t parse_parameters(cursor_t *c, ta_sf_params_t *out)
 {
-  apr_array_header_t *arr = NULL;
-  while (peek(c) == ';') {
-    c->pos++;
+  out->items = NULL;
+  out->n = 0;
+  if (!next_is(c, ';'))
+    return TA_OK;
+  ta_sf_param_t stack_space[STACK_PARAMS];
+  vec_t params;
+  vec_init(&params, stack_space, STACK_PARAMS, sizeof(ta_sf_param_t));
+  while (next_is(c, ';')) {
+    c->at++;
     skip_sp(c);
     const char *key;
     ta_sf_bare_t value = bare_true();
     if (parse_key(c, &key) != TA_OK)
       return TA_E_SF_PARSE;
-    if (peek(c) == '=') {
-      c->pos++;
+    if (next_is(c, '=')) {
+      c->at++;
       if (parse_bare_item(c, &value) != TA_OK)
         return TA_E_SF_PARSE;
     }
-    if (arr == NULL)
-      arr = apr_array_make(c->pool, 4, sizeof(ta_sf_param_t));
-    ta_sf_param_t *slot = NULL;
-    for (int i = 0; i < arr->nelts; i++) {
-      ta_sf_param_t *existing = &APR_ARRAY_IDX(arr, i, ta_sf_param_t);
-      if (strcmp(existing->key, key) == 0) {
-        slot = existing;
+    ta_sf_param_t *items = params.elts, *slot = NULL;
+    for (size_t i = 0; i < params.n; i++) {
+      /* the first character settles most comparisons without a call */
+      if (items[i].key[0] == key[0] && strcmp(items[i].key, key) == 0) {
+        slot = &items[i];
         break;
       }
     }
     if (slot == NULL) {
-      if (arr->nelts >= TA_SF_MAX_PARAMS)
+      if (params.n >= TA_SF_MAX_PARAMS)
         return TA_E_SF_PARSE;
-      slot = apr_array_push(arr);
+      slot = vec_push(c->pool, &params);
       slot->key = key;
     }
     slot->value = value;
   }
-  out->items = arr ? (ta_sf_param_t *)arr->elts : NULL;
-  out->n = arr ? (size_t)arr->nelts : 0;
+  out->items = vec_keep(c->pool, &params);
+  out->n = params.n;
   return TA_OK;
 }
 
@@ -430,25 +533,26 @@ static ta_status_t parse_item(cursor_t *c, ta_sf_item_t *out)
 /* 4.2.1.2 Parsing an Inner List */
 static ta_status_t parse_inner_list(cursor_t *c, ta_sf_member_t *out)
 {
-  apr_array_header_t *items = apr_array_make(c->pool, 4, sizeof(ta_sf_item_t));
-  c->pos++;   /* '(' */
+  ta_sf_item_t stack_space[STACK_INNER];
+  vec_t items;
+  vec_init(&items, stack_space, STACK_INNER, sizeof(ta_sf_item_t));
+  c->at++;   /* '(' */
   for (;;) {
     skip_sp(c);
-    if (at_end(c))
+    if (c->at == c->end)
       return TA_E_SF_PARSE;
-    if (peek(c) == ')') {
-      c->pos++;
+    if (*c->at == ')') {
+      c->at++;
       out->is_inner_list = 1;
-      out->inner = (ta_sf_item_t *)items->elts;
-      out->n_inner = (size_t)items->nelts;
+      out->inner = vec_keep(c->pool, &items);
+      out->n_inner = items.n;
       return parse_parameters(c, &out->params);
     }
-    if (items->nelts >= TA_SF_MAX_INNER)
+    if (items.n >= TA_SF_MAX_INNER)
       return TA_E_SF_PARSE;
-    ta_sf_item_t *item = apr_array_push(items);
-    if (parse_item(c, item) != TA_OK)
+    if (parse_item(c, vec_push(c->pool, &items)) != TA_OK)
       return TA_E_SF_PARSE;
-    if (peek(c) != ' ' && peek(c) != ')')
+    if (!next_is(c, ' ') && !next_is(c, ')'))
       return TA_E_SF_PARSE;
   }
 }
@@ -457,7 +561,7 @@ static ta_status_t parse_inner_list(cursor_t *c, ta_sf_member_t *out)
 static ta_status_t parse_member(cursor_t *c, ta_sf_member_t *out)
 {
   memset(out, 0, sizeof(*out));
-  if (peek(c) == '(')
+  if (next_is(c, '('))
     return parse_inner_list(c, out);
   return parse_item(c, &out->item);
 }
@@ -466,15 +570,15 @@ static ta_status_t parse_member(cursor_t *c, ta_sf_member_t *out)
 static ta_status_t after_member(cursor_t *c, int *done)
 {
   skip_ows(c);
-  if (at_end(c)) {
+  if (c->at == c->end) {
     *done = 1;
     return TA_OK;
   }
-  if (c->s[c->pos] != ',')
+  if (*c->at != ',')
     return TA_E_SF_PARSE;
-  c->pos++;
+  c->at++;
   skip_ows(c);
-  if (at_end(c))   /* trailing comma */
+  if (c->at == c->end)   /* trailing comma */
     return TA_E_SF_PARSE;
   *done = 0;
   return TA_OK;
@@ -488,9 +592,11 @@ static ta_status_t begin(cursor_t *c, apr_pool_t *p, const char *in, size_t len)
   if (len > TA_SF_MAX_INPUT)
     return TA_E_TOO_LARGE;
   c->pool = p;
-  c->s = (const unsigned char *)(in ? in : "");
-  c->len = len;
-  c->pos = 0;
+  c->at = (const unsigned char *)(in ? in : "");
+  c->end = c->at + len;
+  c->text = NULL;
+  c->text_left = 0;
+  c->text_made = 0;
   skip_sp(c);
   return TA_OK;
 }
@@ -498,7 +604,7 @@ static ta_status_t begin(cursor_t *c, apr_pool_t *p, const char *in, size_t len)
 static ta_status_t finish(cursor_t *c)
 {
   skip_sp(c);
-  return at_end(c) ? TA_OK : TA_E_SF_PARSE;
+  return c->at == c->end ? TA_OK : TA_E_SF_PARSE;
 }
 
 ta_status_t ta_sf_parse_item(apr_pool_t *p, const char *in, size_t len, ta_sf_item_t *out)
@@ -526,31 +632,33 @@ ta_status_t ta_sf_parse_list(apr_pool_t *p, const char *in, size_t len, ta_sf_li
   memset(out, 0, sizeof(*out));
   if ((st = begin(&c, p, in, len)) != TA_OK)
     return st;
-  apr_array_header_t *members = apr_array_make(p, 4, sizeof(ta_sf_member_t));
-  int done = at_end(&c);
+  ta_sf_member_t stack_space[STACK_MEMBERS];
+  vec_t members;
+  vec_init(&members, stack_space, STACK_MEMBERS, sizeof(ta_sf_member_t));
+  int done = c.at == c.end;
   while (!done) {
-    if (members->nelts >= TA_SF_MAX_MEMBERS)
+    if (members.n >= TA_SF_MAX_MEMBERS)
       return TA_E_SF_PARSE;
-    ta_sf_member_t *m = apr_array_push(members);
-    if (parse_member(&c, m) != TA_OK || after_member(&c, &done) != TA_OK)
+    if (parse_member(&c, vec_push(p, &members)) != TA_OK || after_member(&c, &done) != TA_OK)
       return TA_E_SF_PARSE;
   }
   if (finish(&c) != TA_OK)
     return TA_E_SF_PARSE;
-  out->members = (ta_sf_member_t *)members->elts;
-  out->n = (size_t)members->nelts;
+  out->members = vec_keep(p, &members);
+  out->n = members.n;
   return TA_OK;
 }
 
 #define DICT_SCAN_MAX 8
 
 /* 1 + the index of key among the dictionary's keys so far, 0 if absent. */
-static uintptr_t dict_index_of(const apr_array_header_t *keys, apr_hash_t *index, const char *key)
+static uintptr_t dict_index_of(const vec_t *keys, apr_hash_t *index, const char *key)
 {
   if (index != NULL)
     return (uintptr_t)apr_hash_get(index, key, APR_HASH_KEY_STRING);
-  for (int i = 0; i < keys->nelts; i++)
-    if (strcmp(APR_ARRAY_IDX(keys, i, const char *), key) == 0)
+  const char *const *known = keys->elts;
+  for (size_t i = 0; i < keys->n; i++)
+    if (known[i][0] == key[0] && strcmp(known[i], key) == 0)
       return (uintptr_t)(i + 1);
   return 0;
 }
@@ -564,20 +672,23 @@ ta_status_t ta_sf_parse_dict(apr_pool_t *p, const char *in, size_t len, ta_sf_di
   memset(out, 0, sizeof(*out));
   if ((st = begin(&c, p, in, len)) != TA_OK)
     return st;
-  apr_array_header_t *keys = apr_array_make(p, 4, sizeof(const char *));
-  apr_array_header_t *members = apr_array_make(p, 4, sizeof(ta_sf_member_t));
+  const char *key_space[STACK_MEMBERS];
+  ta_sf_member_t member_space[STACK_MEMBERS];
+  vec_t keys, members;
+  vec_init(&keys, key_space, STACK_MEMBERS, sizeof(const char *));
+  vec_init(&members, member_space, STACK_MEMBERS, sizeof(ta_sf_member_t));
   /* key -> 1 + index, so a repeated key overwrites in place in O(1);
    * built only once the dictionary outgrows a short linear scan (the
    * signature fields usually carry one member). */
   apr_hash_t *index = NULL;
-  int done = at_end(&c);
+  int done = c.at == c.end;
   while (!done) {
     const char *key;
     ta_sf_member_t member;
     if (parse_key(&c, &key) != TA_OK)
       return TA_E_SF_PARSE;
-    if (peek(&c) == '=') {
-      c.pos++;
+    if (next_is(&c, '=')) {
+      c.at++;
       if (parse_member(&c, &member) != TA_OK)
         return TA_E_SF_PARSE;
     } else {
@@ -586,21 +697,21 @@ ta_status_t ta_sf_parse_dict(apr_pool_t *p, const char *in, size_t len, ta_sf_di
       if (parse_parameters(&c, &member.item.params) != TA_OK)
         return TA_E_SF_PARSE;
     }
-    uintptr_t at = dict_index_of(keys, index, key);
+    uintptr_t at = dict_index_of(&keys, index, key);
     if (at != 0) {
-      APR_ARRAY_IDX(members, at - 1, ta_sf_member_t) = member;
+      ((ta_sf_member_t *)members.elts)[at - 1] = member;
     } else {
-      if (members->nelts >= TA_SF_MAX_MEMBERS)
+      if (members.n >= TA_SF_MAX_MEMBERS)
         return TA_E_SF_PARSE;
-      APR_ARRAY_PUSH(keys, const char *) = key;
-      *(ta_sf_member_t *)apr_array_push(members) = member;
-      if (index == NULL && members->nelts > DICT_SCAN_MAX) {
+      *(const char **)vec_push(p, &keys) = key;
+      *(ta_sf_member_t *)vec_push(p, &members) = member;
+      if (index == NULL && members.n > DICT_SCAN_MAX) {
+        const char *const *known = keys.elts;
         index = apr_hash_make(p);
-        for (int i = 0; i < keys->nelts; i++)
-          apr_hash_set(index, APR_ARRAY_IDX(keys, i, const char *), APR_HASH_KEY_STRING,
-                       (void *)(uintptr_t)(i + 1));
+        for (size_t i = 0; i < keys.n; i++)
+          apr_hash_set(index, known[i], APR_HASH_KEY_STRING, (void *)(uintptr_t)(i + 1));
       } else if (index != NULL) {
-        apr_hash_set(index, key, APR_HASH_KEY_STRING, (void *)(uintptr_t)members->nelts);
+        apr_hash_set(index, key, APR_HASH_KEY_STRING, (void *)(uintptr_t)members.n);
       }
     }
     if (after_member(&c, &done) != TA_OK)
@@ -608,9 +719,9 @@ ta_status_t ta_sf_parse_dict(apr_pool_t *p, const char *in, size_t len, ta_sf_di
   }
   if (finish(&c) != TA_OK)
     return TA_E_SF_PARSE;
-  out->keys = (const char **)keys->elts;
-  out->members = (ta_sf_member_t *)members->elts;
-  out->n = (size_t)members->nelts;
+  out->keys = vec_keep(p, &keys);
+  out->members = vec_keep(p, &members);
+  out->n = members.n;
   return TA_OK;
 }
 
@@ -657,11 +768,21 @@ static int out_grow(out_t *o, size_t n)
   return 1;
 }
 
-static void out_bytes(out_t *o, const char *s, size_t n)
+/* Room for n more bytes at the end of the output (the caller then adds
+ * what it wrote to len), or NULL once the output has failed. */
+static char *out_room(out_t *o, size_t n)
 {
   if (o->failed || (n > o->cap - o->len && !out_grow(o, n)))
+    return NULL;
+  return o->buf + o->len;
+}
+
+static void out_bytes(out_t *o, const char *s, size_t n)
+{
+  char *w = out_room(o, n);
+  if (w == NULL)
     return;
-  memcpy(o->buf + o->len, s, n);
+  memcpy(w, s, n);
   o->len += n;
 }
 
@@ -684,9 +805,14 @@ static char *out_finish(out_t *o, apr_pool_t *p)
   return result;
 }
 
-/* 4.1.4 Serializing an Integer (also the Date's seconds) */
+/* 4.1.4 Serializing an Integer (also the Date's seconds), two digits at a
+ * time (created and expires have ten). */
 static void ser_integer(out_t *o, int64_t v)
 {
+  static const char pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
   if (v < -TA_SF_MAX_INTEGER || v > TA_SF_MAX_INTEGER) {
     o->failed = 1;
     return;
@@ -694,10 +820,18 @@ static void ser_integer(out_t *o, int64_t v)
   char tmp[24];
   size_t at = sizeof(tmp);
   uint64_t mag = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
-  do {
-    tmp[--at] = (char)('0' + mag % 10);
-    mag /= 10;
-  } while (mag != 0);
+  while (mag >= 100) {
+    unsigned two = (unsigned)(mag % 100);
+    mag /= 100;
+    tmp[--at] = pairs[2 * two + 1];
+    tmp[--at] = pairs[2 * two];
+  }
+  if (mag >= 10) {
+    tmp[--at] = pairs[2 * mag + 1];
+    tmp[--at] = pairs[2 * mag];
+  } else {
+    tmp[--at] = (char)('0' + mag);
+  }
   if (v < 0)
     tmp[--at] = '-';
   out_bytes(o, tmp + at, sizeof(tmp) - at);
@@ -723,13 +857,26 @@ static void ser_decimal(out_t *o, int64_t milli)
   out_str(o, tmp);
 }
 
-/* 4.1.6 Serializing a String: runs of characters that need no escape are
- * copied whole. */
+/* 4.1.6 Serializing a String: a string without escapes is copied whole;
+ * otherwise runs between escapes are. */
 static void ser_string(out_t *o, const char *s, size_t n)
 {
+  size_t plain = 0;
+  while (plain < n && has_class(s[plain], CC_STRING))
+    plain++;
+  if (plain == n) {
+    char *w = out_room(o, n + 2);
+    if (w == NULL)
+      return;
+    w[0] = '"';
+    memcpy(w + 1, s, n);
+    w[n + 1] = '"';
+    o->len += n + 2;
+    return;
+  }
   out_char(o, '"');
   size_t run = 0;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = plain; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
     if (ch < 0x20 || ch > 0x7E) {
       o->failed = 1;
@@ -748,13 +895,12 @@ static void ser_string(out_t *o, const char *s, size_t n)
 /* 4.1.7 Serializing a Token */
 static void ser_token(out_t *o, const char *s, size_t n)
 {
-  if (n == 0 || !(is_alpha((unsigned char)s[0]) || s[0] == '*')) {
+  if (n == 0 || !has_class(s[0], CC_TOKEN_FIRST)) {
     o->failed = 1;
     return;
   }
   for (size_t i = 1; i < n; i++) {
-    int ch = (unsigned char)s[i];
-    if (!(is_tchar(ch) || ch == ':' || ch == '/')) {
+    if (!has_class(s[i], CC_TOKEN)) {
       o->failed = 1;
       return;
     }
@@ -766,19 +912,30 @@ static void ser_token(out_t *o, const char *s, size_t n)
 static void ser_bytes(out_t *o, const unsigned char *s, size_t n)
 {
   static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  out_char(o, ':');
-  for (size_t i = 0; i < n; i += 3) {
-    uint32_t group = (uint32_t)s[i] << 16;
-    if (i + 1 < n) group |= (uint32_t)s[i + 1] << 8;
-    if (i + 2 < n) group |= s[i + 2];
-    char quad[4] = {
-      alphabet[(group >> 18) & 63], alphabet[(group >> 12) & 63],
-      i + 1 < n ? alphabet[(group >> 6) & 63] : '=',
-      i + 2 < n ? alphabet[group & 63] : '=',
-    };
-    out_bytes(o, quad, 4);
+  char *w = out_room(o, (n + 2) / 3 * 4 + 2);
+  if (w == NULL)
+    return;
+  char *start = w;
+  *w++ = ':';
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    uint32_t group = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+    *w++ = alphabet[group >> 18];
+    *w++ = alphabet[(group >> 12) & 63];
+    *w++ = alphabet[(group >> 6) & 63];
+    *w++ = alphabet[group & 63];
   }
-  out_char(o, ':');
+  if (i < n) {
+    uint32_t group = (uint32_t)s[i] << 16;
+    if (i + 1 < n)
+      group |= (uint32_t)s[i + 1] << 8;
+    *w++ = alphabet[group >> 18];
+    *w++ = alphabet[(group >> 12) & 63];
+    *w++ = i + 1 < n ? alphabet[(group >> 6) & 63] : '=';
+    *w++ = '=';
+  }
+  *w++ = ':';
+  o->len += (size_t)(w - start);
 }
 
 /* RFC 9651 4.1.11 Serializing a Display String */
@@ -825,7 +982,7 @@ static void ser_bare(out_t *o, const ta_sf_bare_t *b)
     if (b->v.boolean != 0 && b->v.boolean != 1)
       o->failed = 1;
     else
-      out_str(o, b->v.boolean ? "?1" : "?0");
+      out_bytes(o, b->v.boolean ? "?1" : "?0", 2);
     return;
   case TA_SF_DATE:
     out_char(o, '@');
@@ -855,19 +1012,21 @@ static void ser_bare(out_t *o, const ta_sf_bare_t *b)
     ser_display_string(o, (const unsigned char *)s, b->v.str.len);
 }
 
-/* 4.1.1.3 Serializing a Key */
+/* 4.1.1.3 Serializing a Key: validated and measured in one scan. */
 static void ser_key(out_t *o, const char *key)
 {
-  if (key == NULL || !(is_lcalpha((unsigned char)key[0]) || key[0] == '*')) {
+  if (key == NULL || !has_class(key[0], CC_KEY_FIRST)) {
     o->failed = 1;
     return;
   }
-  for (const char *k = key + 1; *k; k++)
-    if (!is_key_char((unsigned char)*k)) {
-      o->failed = 1;
-      return;
-    }
-  out_str(o, key);
+  size_t n = 1;
+  while (has_class(key[n], CC_KEY))
+    n++;
+  if (key[n] != '\0') {
+    o->failed = 1;
+    return;
+  }
+  out_bytes(o, key, n);
 }
 
 static int is_bare_true(const ta_sf_bare_t *b)
@@ -970,7 +1129,7 @@ char *ta_sf_serialize_list(apr_pool_t *p, const ta_sf_list_t *l)
     o.failed = 1;
   for (size_t i = 0; !o.failed && i < l->n; i++) {
     if (i > 0)
-      out_str(&o, ", ");
+      out_bytes(&o, ", ", 2);
     ser_member(&o, &l->members[i]);
   }
   return out_finish(&o, p);
@@ -987,7 +1146,7 @@ char *ta_sf_serialize_dict(apr_pool_t *p, const ta_sf_dict_t *d)
   for (size_t i = 0; !o.failed && i < d->n; i++) {
     const ta_sf_member_t *m = &d->members[i];
     if (i > 0)
-      out_str(&o, ", ");
+      out_bytes(&o, ", ", 2);
     ser_key(&o, d->keys[i]);
     if (!m->is_inner_list && is_bare_true(&m->item.bare)) {
       ser_params(&o, &m->item.params);
