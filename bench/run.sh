@@ -20,6 +20,8 @@
 #   BENCH_PERF=1          add an in-situ perf profile of one ed25519 run (indicative:
 #                         DWARF unwinding through libcrypto loses call chains)
 #   BENCH_SERIAL=0        skip the one-connection comparison
+#   BENCH_INSTRUCTIONS=0  skip the instruction counts under valgrind (about 3 minutes)
+#   BENCH_INSTRUCTION_REQUESTS  requests per path under valgrind [300]
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -467,6 +469,58 @@ over = m([x - y for x, y in zip(a, o)]); beyond_ctl = [x - y for x, y in zip(a, 
 print('one connection, ed25519 (CPU per response; medians over 3 interleaved rounds, differences paired per round): no auth %.1f us, control %.1f us, protected %.1f us; overhead %.1f us, beyond the verify floor %.1f us = %.1f%%, beyond the control %.1f us = %.1f%% of the no-auth cost (per round: %s us)' % (m(o), m(c), m(a), over, over - f, (over - f) / m(o) * 100, m(beyond_ctl), m(beyond_ctl) / m(o) * 100, ', '.join('%.1f' % d for d in beyond_ctl)))")
 fi
 
+# ---------------------------------------------------------------- 1b. instruction counts
+# Deterministic where timing is not: valgrind's callgrind counts what one
+# apache2 -X (same configuration, module and control) executes per request
+# inside ap_process_async_request, for /open, each control and /protected,
+# each path in its own process (a worker blocked in epoll never sees a
+# callgrind_control request). Run as www-data from the start, so the
+# profile written at exit belongs to the user apache2 writes it as.
+# Instructions are not time (cache misses and SHA-NI/AVX-512 paths, which
+# valgrind does not run, differ), but they move only with the code.
+instr_table="" instr_top=""
+if [[ "${BENCH_INSTRUCTIONS:-1}" == 1 ]] && command -v valgrind >/dev/null && command -v setpriv >/dev/null; then
+  note "instruction counts under callgrind (about 30 s per path)"
+  cg="$work/callgrind"
+  mkdir -p "$cg/run"
+  cg_port=$(free_port)
+  cg_n=${BENCH_INSTRUCTION_REQUESTS:-300}
+  # a small replay table: valgrind pays for every page the start-up touches
+  sed -e "s/^Listen 127.0.0.1:.*/Listen 127.0.0.1:$cg_port/" -e "s/^ServerName .*/ServerName 127.0.0.1:$cg_port/" \
+      -e "s#^PidFile .*#PidFile \"$cg/httpd.pid\"#" -e "s#^ErrorLog .*#ErrorLog \"$cg/error.log\"#" \
+      -e "s#^DefaultRuntimeDir .*#DefaultRuntimeDir \"$cg/run\"#" -e '/^User /d' -e '/^Group /d' \
+      -e 's/^TrustedAppReplayCache .*/TrustedAppReplayCache table:16M/' "$main/httpd.conf" > "$cg/httpd.conf"
+  chown -R www-data "$cg"
+  cg_run() {   # cg_run PATH KEYTYPE: N requests signed with KEYTYPE's key on one connection, profiled
+    local path=$1 kt=$2 name vpid out line
+    name="$kt${path//\//-}"
+    python3 "$bench/bench_data.py" sign --key "$work/$kt.key" --keyid "bench-$kt" --count $((cg_n + 10)) \
+      --threads 1 --url "http://127.0.0.1:$cg_port/protected" "$cg/list-$name" >/dev/null || die "signing for callgrind"
+    setpriv --reuid=www-data --regid=www-data --clear-groups valgrind --tool=callgrind \
+      --toggle-collect=ap_process_async_request --callgrind-out-file="$cg/$name.out" \
+      "$apache2" -X -d "$cg" -f "$cg/httpd.conf" >"$cg/$name.log" 2>&1 &
+    vpid=$!
+    for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$cg_port") 2>/dev/null && break; sleep 0.2; done
+    out=$(BENCH_LIST="$cg/list-$name" BENCH_PATH=$path BENCH_SLACK=10 taskset -c "$client_cpus" \
+          wrk -t1 -c1 -d600s --timeout 30s -s "$bench/walk.lua" "http://127.0.0.1:$cg_port" 2>&1) || die "wrk under callgrind: $out"
+    kill -TERM $vpid; wait $vpid || true
+    line=$(grep '^BENCH ' <<<"$out") || die "wrk printed no result under callgrind: $out"
+    (($(field "$line" responses) == cg_n && $(field "$line" non2xx) == 0)) \
+      || die "callgrind run of $path: $line (see $cg/error.log)"
+  }
+  cg_run /open ed25519
+  cg_args=()
+  for kt in "${key_types[@]}"; do
+    cg_run "/verify-$kt" "$kt"
+    cg_run /protected "$kt"
+    cg_args+=("$kt" "$cg/$kt-verify-$kt.out" "$cg/$kt-protected.out")
+  done
+  instr_table=$(python3 "$bench/callgrind_summary.py" table "$cg_n" "$cg/ed25519-open.out" "${cg_args[@]}") \
+    || die "callgrind_summary failed"
+  instr_top=$(python3 "$bench/callgrind_summary.py" top "$cg_n" "$cg/ed25519-protected.out" "$cg/ed25519-verify-ed25519.out" 15) \
+    || die "callgrind_summary failed"
+fi
+
 # ---------------------------------------------------------------- 2. soak
 ed_rps=${rps_median[ed25519]}
 soak_total=$(python3 -c "print(int($ed_rps * $soak_seconds * 1.6) + 2000)")
@@ -566,6 +620,15 @@ echo
 echo "verify floor (one core): bare OpenSSL, contexts prepared once as in openssl speed, hashing included: $(for a in "${!floor[@]}"; do printf '%s %s us; ' "$a" "${floor[$a]}"; done)"
 echo "  the module's call, ta_key_verify: $(for a in "${!key_verify_us[@]}"; do printf '%s %s us; ' "$a" "${key_verify_us[$a]}"; done)"
 [[ -n "$serial_row" ]] && { echo; echo "$serial_row"; }
+if [[ -n "$instr_table" ]]; then
+  echo
+  echo "instructions per request (valgrind callgrind, ${BENCH_INSTRUCTION_REQUESTS:-300} requests per path on one connection, inside"
+  echo "ap_process_async_request; verify = ta_key_verify or the control's same OpenSSL calls; beyond control ="
+  echo "/protected's rest minus the control's rest: what the module executes beyond the verification):"
+  echo "$instr_table"
+  echo "largest differences, /protected minus control (ed25519; crypto left out):"
+  echo "$instr_top"
+fi
 echo
 echo "registry sizes (ed25519; overhead by req/s and by CPU time, medians of ${BENCH_SIZE_ROUNDS:-2} interleaved rounds;"
 echo "httpd RSS/PSS include the module's 16 MiB replay table, which the runs' nonces touch throughout):"
