@@ -141,8 +141,6 @@ ta_status_t ta_verify_policy(apr_pool_t *p, const ta_policy_t *pol, const ta_msg
                              int empty_allows_all, int raw_paths, int check_client_cert,
                              ta_verdict_t *out)
 {
-  const char *app_id = ta_verify_log_id(p, app->id);
-
   /* Client address: the address the caller established, or every hop. */
   if (!(empty_allows_all && app->n_ip == 0)) {
     if (conn->n_hops > 0) {
@@ -152,11 +150,12 @@ ta_status_t ta_verify_policy(apr_pool_t *p, const ta_policy_t *pol, const ta_msg
                                 apr_psprintf(p, "address %s (hop %" APR_SIZE_T_FMT " of %" APR_SIZE_T_FMT
                                              ") is not allowed for application '%s'",
                                              log_text(p, conn->hops[i], TA_IP_MAX_TEXT), i + 1,
-                                             conn->n_hops, app_id));
+                                             conn->n_hops, ta_verify_log_id(p, app->id)));
     } else if (!ta_ip_set_match(app->ips, conn->client_ip)) {
       return ta_verify_fail(out, TA_E_IP_NOT_ALLOWED,
                             apr_psprintf(p, "address %s is not allowed for application '%s'%s",
-                                         log_text(p, conn->client_ip, TA_IP_MAX_TEXT), app_id,
+                                         log_text(p, conn->client_ip, TA_IP_MAX_TEXT),
+                                         ta_verify_log_id(p, app->id),
                                          app->n_ip == 0 ? " (it has no IP patterns)" : ""));
     }
   }
@@ -173,7 +172,7 @@ ta_status_t ta_verify_policy(apr_pool_t *p, const ta_policy_t *pol, const ta_msg
     return ta_verify_fail(out, TA_E_PATH_NOT_ALLOWED,
                           apr_psprintf(p, "path %s is outside the prefixes of application '%s'%s",
                                        log_text(p, raw_paths ? msg->path : norm, TA_VERIFY_LOG_PATH_MAX),
-                                       app_id, app->n_path == 0 ? " (it has none)" : ""));
+                                       ta_verify_log_id(p, app->id), app->n_path == 0 ? " (it has none)" : ""));
   if (pol->location_paths && !path_allowed(pol->location_paths, msg->path, norm, raw_paths))
     return ta_verify_fail(out, TA_E_PATH_NOT_ALLOWED,
                           apr_psprintf(p, "path %s is outside this location's prefixes",
@@ -195,7 +194,7 @@ ta_status_t ta_verify_policy(apr_pool_t *p, const ta_policy_t *pol, const ta_msg
                                                   log_text(p, user, 64), TA_USER_MAX_LEN));
     if (st != TA_OK)
       return ta_verify_fail(out, st, apr_psprintf(p, "application '%s' may not act as user '%s'",
-                                                  app_id, log_text(p, user, 64)));
+                                                  ta_verify_log_id(p, app->id), log_text(p, user, 64)));
   }
 
   /* Transport. */
@@ -204,14 +203,17 @@ ta_status_t ta_verify_policy(apr_pool_t *p, const ta_policy_t *pol, const ta_msg
   if (check_client_cert && pol->require_client_cert) {
     if (!conn_has_cert(conn))
       return ta_verify_fail(out, TA_E_CLIENT_CERT_MISSING,
-                            apr_psprintf(p, "application '%s' must present its client certificate", app_id));
+                            apr_psprintf(p, "application '%s' must present its client certificate",
+                                         ta_verify_log_id(p, app->id)));
     if (app->client_cert_sha256 == NULL && app->client_cert_subject == NULL)
       return ta_verify_fail(out, TA_E_CLIENT_CERT_MISMATCH,
-                            apr_psprintf(p, "application '%s' has no registered client certificate", app_id));
+                            apr_psprintf(p, "application '%s' has no registered client certificate",
+                                         ta_verify_log_id(p, app->id)));
     if (!cert_matches_app(app, conn))
       return ta_verify_fail(out, TA_E_CLIENT_CERT_MISMATCH,
                             apr_psprintf(p, "client certificate %s is not the one registered for "
-                                         "application '%s'", cert_description(p, conn), app_id));
+                                         "application '%s'", cert_description(p, conn),
+                                         ta_verify_log_id(p, app->id)));
   }
   out->user = user;
   return TA_OK;
@@ -285,7 +287,8 @@ ta_status_t ta_verify_request(apr_pool_t *p, const ta_registry_t *reg,
   unsigned protocols = pol->protocols ? pol->protocols : TA_PROTO_NATIVE;
   int has_native = ta_msg_field_count(msg, "Signature-Input") > 0
                    || ta_msg_field_count(msg, "Signature") > 0;
-  int has_seraph = ta_seraph_present(msg);
+  /* Seraph headers only matter when no native signature is verified. */
+  int has_seraph = !(has_native && (protocols & TA_PROTO_NATIVE)) && ta_seraph_present(msg);
 
   ta_status_t st;
   if (has_native && (protocols & TA_PROTO_NATIVE))

@@ -80,14 +80,14 @@ static ta_status_t check_coverage(apr_pool_t *p, const ta_policy_t *pol, const t
                           msg->query ? "neither @target-uri nor @authority, @path and @query are covered"
                                      : "neither @target-uri nor @authority and @path are covered");
   const char *user_header = pol->user_header ? pol->user_header : TA_DEFAULT_USER_HEADER;
-  if (ta_msg_field_count(msg, user_header) > 0) {
+  /* Field names compare case-insensitively; the message names the component in lower case. */
+  if (ta_msg_field_count(msg, user_header) > 0 && !ta_httpsig_covers_field(sig, user_header)) {
     char *lower = apr_pstrdup(p, user_header);
     for (char *c = lower; *c; c++)
       if (*c >= 'A' && *c <= 'Z')
         *c = (char)(*c - 'A' + 'a');
-    if (!ta_httpsig_covers_field(sig, lower))
-      return ta_verify_fail(out, TA_E_COVERAGE,
-                            apr_psprintf(p, "the user header %s is sent but not covered", lower));
+    return ta_verify_fail(out, TA_E_COVERAGE,
+                          apr_psprintf(p, "the user header %s is sent but not covered", lower));
   }
   if (conn->has_body) {
     if (ta_msg_field_count(msg, TA_DIGEST_FIELD) == 0)

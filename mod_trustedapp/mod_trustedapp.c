@@ -127,8 +127,10 @@ static int check_authn(request_rec *r)
   ta_mod_strip_lookalikes(r, dc);
   ta_mod_set_auth_note(r, note);
   ta_mod_export(r, note);
-  ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "TA0000 ok: app=%s client=%s id=%s user=%s protocol=%s",
-                note->app_id, conn.client_ip, ta_mod_log_id(r), note->user, note->protocol);
+  /* The log id is generated on demand: only when the line is written. */
+  if (APLOG_R_IS_LEVEL(r, APLOG_INFO))
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "TA0000 ok: app=%s client=%s id=%s user=%s protocol=%s",
+                  note->app_id, conn.client_ip, ta_mod_log_id(r), note->user, note->protocol);
   return OK;
 }
 

@@ -13,28 +13,42 @@
 #include "ta_digest.h"
 #include "ta_forwarded.h"
 
+/* s itself when it has no upper-case letter, else a lower-cased copy. */
+static const char *lower_case(apr_pool_t *p, const char *s)
+{
+  const char *c;
+  char *copy;
+  for (c = s; *c && !apr_isupper(*c); c++)
+    ;
+  if (!*c)
+    return s;
+  copy = apr_pstrdup(p, s);
+  ap_str_tolower(copy);
+  return copy;
+}
+
 /* host[:port] lower case, the scheme's default port dropped. */
 static const char *authority_of(request_rec *r, const char *scheme)
 {
   const char *host = apr_table_get(r->headers_in, "Host");
-  char *a, *colon;
+  const char *a, *colon;
   apr_port_t dflt = strcmp(scheme, "https") ? 80 : 443;
 
   if (host && *host) {
-    a = apr_pstrdup(r->pool, host);
+    a = lower_case(r->pool, host);
   } else {
     /* HTTP/1.0 without Host: the name this server answers to. */
     apr_port_t port = ap_get_server_port(r);
-    a = port == dflt ? apr_pstrdup(r->pool, ap_get_server_name(r))
-                     : apr_psprintf(r->pool, "%s:%u", ap_get_server_name(r), (unsigned)port);
+    a = lower_case(r->pool, port == dflt ? ap_get_server_name(r)
+                                         : apr_psprintf(r->pool, "%s:%u", ap_get_server_name(r),
+                                                        (unsigned)port));
   }
-  ap_str_tolower(a);
   colon = strrchr(a, ':');
   if (colon && !strchr(colon, ']')) {
     char *end = NULL;
     long port = strtol(colon + 1, &end, 10);
     if (colon[1] && !*end && port == (long)dflt)
-      *colon = '\0';
+      return apr_pstrmemdup(r->pool, a, (apr_size_t)(colon - a));
   }
   return a;
 }
@@ -49,8 +63,7 @@ ta_msg_t *ta_mod_build_msg(request_rec *r)
   int i;
 
   m->method = r->method;
-  m->scheme = apr_pstrdup(r->pool, ap_http_scheme(r));
-  ap_str_tolower((char *)m->scheme);
+  m->scheme = lower_case(r->pool, ap_http_scheme(r));
   m->authority = authority_of(r, m->scheme);
   m->target = target;
 

@@ -110,6 +110,14 @@ static int is_lookalike(const char *name)
   char buf[64];
   apr_size_t i;
   int k;
+  /* Every name above and the legacy prefix starts with r, t or x: most
+   * headers are dismissed on their first letter. */
+  switch (name[0]) {
+  case 'r': case 'R': case 't': case 'T': case 'x': case 'X':
+    break;
+  default:
+    return 0;
+  }
   for (i = 0; name[i] && i < sizeof buf - 1; i++)
     buf[i] = (name[i] == '_') ? '-' : (char)apr_tolower(name[i]);
   if (name[i])
@@ -155,10 +163,12 @@ void ta_mod_export(request_rec *r, const ta_mod_auth_note_t *note)
     apr_table_setn(r->err_headers_out, "X-Seraph-Trusted-App-Status", "OK");
   r->user = apr_pstrdup(r->pool, note->user);
   r->ap_auth_type = (char *)TA_AUTH_TYPE;
-  apr_table_set(r->subprocess_env, "TRUSTEDAPP_ID", note->app_id);
-  apr_table_set(r->subprocess_env, "TRUSTEDAPP_NAME", note->app_name ? note->app_name : note->app_id);
-  apr_table_set(r->subprocess_env, "TRUSTEDAPP_PROTOCOL", note->protocol ? note->protocol : "");
-  apr_table_set(r->subprocess_env, "TRUSTEDAPP_USER", note->user);
+  /* No copies: the note's strings live in the pool of this request or of
+   * the initial request, which outlives its internal requests. */
+  apr_table_setn(r->subprocess_env, "TRUSTEDAPP_ID", note->app_id);
+  apr_table_setn(r->subprocess_env, "TRUSTEDAPP_NAME", note->app_name ? note->app_name : note->app_id);
+  apr_table_setn(r->subprocess_env, "TRUSTEDAPP_PROTOCOL", note->protocol ? note->protocol : "");
+  apr_table_setn(r->subprocess_env, "TRUSTEDAPP_USER", r->user);
 }
 
 const ta_mod_auth_note_t *ta_mod_auth_note(const request_rec *r)
