@@ -1,18 +1,7 @@
 #include "ta_httpsig.h"
 
 #include <string.h>
-#include <apr_cstr.h>
 #include <apr_strings.h>
-
-/* Combined field value, bounded before any parsing. */
-static ta_status_t bounded_field(apr_pool_t *p, const ta_msg_t *msg, const char *name,
-                                 const char **value)
-{
-  *value = ta_msg_field(p, msg, name);
-  if (*value && strlen(*value) > TA_SIG_MAX_FIELD)
-    return TA_E_TOO_LARGE;
-  return TA_OK;
-}
 
 static ta_status_t string_param(apr_pool_t *p, const ta_sf_bare_t *v, const char **out)
 {
@@ -37,18 +26,35 @@ static ta_status_t read_params(apr_pool_t *p, const ta_sf_params_t *params, ta_h
     const char *k = params->items[i].key;
     const ta_sf_bare_t *v = &params->items[i].value;
     ta_status_t st = TA_OK;
-    if (strcmp(k, "created") == 0)
-      st = time_param(v, &sig->has_created, &sig->created);
-    else if (strcmp(k, "expires") == 0)
-      st = time_param(v, &sig->has_expires, &sig->expires);
-    else if (strcmp(k, "keyid") == 0)
-      st = string_param(p, v, &sig->keyid);
-    else if (strcmp(k, "nonce") == 0)
-      st = string_param(p, v, &sig->nonce);
-    else if (strcmp(k, "alg") == 0)
-      st = string_param(p, v, &sig->alg);
-    else if (strcmp(k, "tag") == 0)
-      st = string_param(p, v, &sig->tag);
+    /* the first byte picks the only name it can be */
+    switch (k[0]) {
+    case 'c':
+      if (strcmp(k, "created") == 0)
+        st = time_param(v, &sig->has_created, &sig->created);
+      break;
+    case 'e':
+      if (strcmp(k, "expires") == 0)
+        st = time_param(v, &sig->has_expires, &sig->expires);
+      break;
+    case 'k':
+      if (strcmp(k, "keyid") == 0)
+        st = string_param(p, v, &sig->keyid);
+      break;
+    case 'n':
+      if (strcmp(k, "nonce") == 0)
+        st = string_param(p, v, &sig->nonce);
+      break;
+    case 'a':
+      if (strcmp(k, "alg") == 0)
+        st = string_param(p, v, &sig->alg);
+      break;
+    case 't':
+      if (strcmp(k, "tag") == 0)
+        st = string_param(p, v, &sig->tag);
+      break;
+    default:
+      break;
+    }
     /* other parameters are signed (they are in @signature-params) but carry no meaning here */
     if (st != TA_OK)
       return st;
@@ -60,8 +66,9 @@ ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
                              const char *preferred_label, ta_httpsig_t **out)
 {
   ta_status_t st;
-  int n_input = ta_msg_field_count(msg, TA_HTTPSIG_INPUT_FIELD);
-  int n_sig = ta_msg_field_count(msg, TA_HTTPSIG_FIELD);
+  int n_input, n_sig;
+  const char *input_value = ta_msg_field_lines(p, msg, TA_HTTPSIG_INPUT_FIELD, &n_input);
+  const char *sig_value = ta_msg_field_lines(p, msg, TA_HTTPSIG_FIELD, &n_sig);
   if (!n_input && !n_sig)
     return TA_E_NO_CREDENTIALS;
   if (!n_input)
@@ -69,25 +76,25 @@ ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
   if (!n_sig)
     return TA_E_SIG_MISSING;
 
-  const char *input_value, *sig_value;
-  if ((st = bounded_field(p, msg, TA_HTTPSIG_INPUT_FIELD, &input_value)) != TA_OK
-      || (st = bounded_field(p, msg, TA_HTTPSIG_FIELD, &sig_value)) != TA_OK)
-    return st;
+  /* combined values are bounded before any parsing */
+  size_t input_len = strlen(input_value), sig_len = strlen(sig_value);
+  if (input_len > TA_SIG_MAX_FIELD || sig_len > TA_SIG_MAX_FIELD)
+    return TA_E_TOO_LARGE;
   ta_sf_dict_t inputs, sigs;
-  if ((st = ta_sf_parse_dict(p, input_value, strlen(input_value), &inputs)) != TA_OK
-      || (st = ta_sf_parse_dict(p, sig_value, strlen(sig_value), &sigs)) != TA_OK)
+  if ((st = ta_sf_parse_dict(p, input_value, input_len, &inputs)) != TA_OK
+      || (st = ta_sf_parse_dict(p, sig_value, sig_len, &sigs)) != TA_OK)
     return st;
   if (inputs.n == 0)
     return TA_E_SIG_INPUT_MISSING;
 
-  const char *label;
-  if (preferred_label && ta_sf_dict_get(&inputs, preferred_label))
-    label = preferred_label;
-  else if (inputs.n == 1)
-    label = inputs.keys[0];
-  else
-    return TA_E_SIG_AMBIGUOUS;
-  const ta_sf_member_t *input = ta_sf_dict_get(&inputs, label);
+  /* the label is taken from the parsed dictionary (pool memory), never the caller's string */
+  const ta_sf_member_t *input = preferred_label ? ta_sf_dict_get(&inputs, preferred_label) : NULL;
+  if (!input) {
+    if (inputs.n != 1)
+      return TA_E_SIG_AMBIGUOUS;
+    input = &inputs.members[0];
+  }
+  const char *label = inputs.keys[input - inputs.members];
   const ta_sf_member_t *value = ta_sf_dict_get(&sigs, label);
   if (!value)
     return TA_E_SIG_MISSING;
@@ -100,7 +107,7 @@ ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
 
   ta_httpsig_t *sig = apr_pcalloc(p, sizeof(*sig));
   sig->pool = p;
-  sig->label = apr_pstrdup(p, label);
+  sig->label = label;
   sig->sig = (const unsigned char *)value->item.bare.v.str.ptr;
   sig->sig_len = value->item.bare.v.str.len;
   if ((st = read_params(p, &input->params, sig)) != TA_OK)
@@ -174,7 +181,7 @@ int ta_httpsig_covers_field(const ta_httpsig_t *sig, const char *field_name)
   for (size_t i = 0; i < sig->n_components; i++) {
     const ta_component_t *c = &sig->components[i];
     if (!c->is_derived && !c->key && !(c->flags & TA_COMP_REQ)
-        && apr_cstr_casecmp(c->name, field_name) == 0)
+        && ta_msg_name_eq(c->name, field_name))
       return 1;
   }
   return 0;

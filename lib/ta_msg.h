@@ -38,5 +38,11 @@ void ta_msg_add_field(ta_msg_t *m, const char *name, const char *value);
 const char *ta_msg_field(apr_pool_t *p, const ta_msg_t *m, const char *name);
 /* Number of field lines with this name. */
 int ta_msg_field_count(const ta_msg_t *m, const char *name);
+/* Both at once, in one pass: the combined value (NULL when absent) and,
+ * when count is not NULL, the number of field lines. */
+const char *ta_msg_field_lines(apr_pool_t *p, const ta_msg_t *m, const char *name, int *count);
+/* Field names are tokens (RFC 9110 5.1): ASCII case-insensitive equality,
+ * the comparison every lookup above uses. */
+int ta_msg_name_eq(const char *a, const char *b);
 
 #endif

@@ -1,15 +1,28 @@
 #include "ta_sigbase.h"
 
+#include <stdint.h>
 #include <string.h>
-#include <apr_cstr.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
 #include "ta_b64.h"
 
-static const char *const derived_names[] = {
-  "@method", "@target-uri", "@authority", "@scheme", "@request-target",
-  "@path", "@query", "@query-param", "@status",
+/* Component kinds (ta_component_t.kind); 0 = not resolved yet. */
+enum {
+  KIND_UNRESOLVED = 0, KIND_FIELD, KIND_METHOD, KIND_TARGET_URI, KIND_AUTHORITY, KIND_SCHEME,
+  KIND_REQUEST_TARGET, KIND_PATH, KIND_QUERY, KIND_QUERY_PARAM, KIND_STATUS
+};
+
+static const struct {
+  const char *name;
+  size_t len;
+  unsigned kind;
+} derived_names[] = {
+  {"@method", 7, KIND_METHOD},         {"@target-uri", 11, KIND_TARGET_URI},
+  {"@authority", 10, KIND_AUTHORITY},  {"@scheme", 7, KIND_SCHEME},
+  {"@request-target", 15, KIND_REQUEST_TARGET}, {"@path", 5, KIND_PATH},
+  {"@query", 6, KIND_QUERY},           {"@query-param", 12, KIND_QUERY_PARAM},
+  {"@status", 7, KIND_STATUS},
 };
 
 typedef enum { SF_ITEM, SF_LIST, SF_DICT } sf_kind_t;
@@ -31,27 +44,41 @@ static const struct {
   {"example-dict", SF_DICT},
 };
 
-static int is_derived_name(const char *name)
+/* Index into derived_names, or -1: the length rejects most names at once. */
+static int derived_index(const char *name, size_t len)
 {
   for (size_t i = 0; i < sizeof(derived_names) / sizeof(derived_names[0]); i++)
-    if (strcmp(name, derived_names[i]) == 0)
-      return 1;
-  return 0;
+    if (derived_names[i].len == len && memcmp(name, derived_names[i].name, len) == 0)
+      return (int)i;
+  return -1;
 }
 
-/* Lower-case tchar only: identifiers name fields in lower case (RFC 9421 2.1). */
+/* Lower-case tchar only: identifiers name fields in lower case (RFC 9421 2.1):
+ * a-z 0-9 !#$%&'*+-.^_`|~ as a bit set over ASCII. */
 static int is_lower_field_name(const char *s, size_t len)
 {
+  static const uint64_t below_64 = UINT64_C(0x03ff6cfa00000000);
+  static const uint64_t from_64 = UINT64_C(0x57ffffffc0000000);
   if (len == 0)
     return 0;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
-      continue;
-    if (!c || !strchr("!#$%&'*+-.^_`|~", c))
+    uint64_t set = c < 64 ? below_64 : c < 128 ? from_64 : 0;
+    if (!((set >> (c & 63)) & 1))
       return 0;
   }
   return 1;
+}
+
+/* The kind of a component filled in by hand (kind 0), from its name. */
+static unsigned component_kind(const ta_component_t *c)
+{
+  if (c->kind != KIND_UNRESOLVED)
+    return c->kind;
+  if (!c->is_derived)
+    return KIND_FIELD;
+  int i = derived_index(c->name, strlen(c->name));
+  return i < 0 ? KIND_UNRESOLVED : derived_names[i].kind;
 }
 
 static int is_true_flag(const ta_sf_bare_t *b)
@@ -63,14 +90,27 @@ ta_status_t ta_component_from_item(apr_pool_t *p, const ta_sf_item_t *item,
                                    ta_component_t *out)
 {
   memset(out, 0, sizeof(*out));
-  if (item->bare.type != TA_SF_STRING || item->bare.v.str.len == 0
-      || memchr(item->bare.v.str.ptr, '\0', item->bare.v.str.len))
+  if (item->bare.type != TA_SF_STRING || item->bare.v.str.len == 0)
     return TA_E_COMPONENT_INVALID;
-  const char *name = apr_pstrmemdup(p, item->bare.v.str.ptr, item->bare.v.str.len);
+  /* a NUL inside the string is refused by both checks below */
+  const char *str = item->bare.v.str.ptr;
+  size_t len = item->bare.v.str.len;
+  const char *name;
+  out->is_derived = str[0] == '@';
+  if (out->is_derived) {
+    int i = derived_index(str, len);
+    if (i < 0)
+      return TA_E_COMPONENT_INVALID;
+    name = derived_names[i].name;
+    out->kind = derived_names[i].kind;
+  }
+  else {
+    if (!is_lower_field_name(str, len))
+      return TA_E_COMPONENT_INVALID;
+    name = apr_pstrmemdup(p, str, len);
+    out->kind = KIND_FIELD;
+  }
   out->name = name;
-  out->is_derived = name[0] == '@';
-  if (out->is_derived ? !is_derived_name(name) : !is_lower_field_name(name, strlen(name)))
-    return TA_E_COMPONENT_INVALID;
 
   for (size_t i = 0; i < item->params.n; i++) {
     const char *k = item->params.items[i].key;
@@ -83,7 +123,7 @@ ta_status_t ta_component_from_item(apr_pool_t *p, const ta_sf_item_t *item,
       out->flags |= TA_COMP_BS;
     else if (!out->is_derived && strcmp(k, "key") == 0 && v->type == TA_SF_STRING)
       out->key = apr_pstrmemdup(p, v->v.str.ptr, v->v.str.len);
-    else if (strcmp(name, "@query-param") == 0 && strcmp(k, "name") == 0 && v->type == TA_SF_STRING)
+    else if (out->kind == KIND_QUERY_PARAM && strcmp(k, "name") == 0 && v->type == TA_SF_STRING)
       out->qname = apr_pstrmemdup(p, v->v.str.ptr, v->v.str.len);
     else
       return TA_E_COMPONENT_INVALID; /* unknown (incl. ;tr), wrong type, or wrong component */
@@ -91,13 +131,25 @@ ta_status_t ta_component_from_item(apr_pool_t *p, const ta_sf_item_t *item,
   /* bs re-encodes raw lines: it cannot be combined with structured handling. */
   if ((out->flags & TA_COMP_BS) && ((out->flags & TA_COMP_SF) || out->key))
     return TA_E_COMPONENT_INVALID;
-  if (strcmp(name, "@query-param") == 0 && !out->qname)
+  if (out->kind == KIND_QUERY_PARAM && !out->qname)
     return TA_E_COMPONENT_INVALID;
 
   out->item = *item;
+  if (item->params.n == 0) {
+    /* a validated name needs no escaping: its serialization is "name" */
+    char *id = apr_palloc(p, len + 3);
+    id[0] = '"';
+    memcpy(id + 1, name, len);
+    id[len + 1] = '"';
+    id[len + 2] = '\0';
+    out->id = id;
+    out->id_len = len + 2;
+    return TA_OK;
+  }
   out->id = ta_sf_serialize_item(p, item);
   if (!out->id)
     return TA_E_COMPONENT_INVALID;
+  out->id_len = strlen(out->id);
   return TA_OK;
 }
 
@@ -143,17 +195,63 @@ static int str_eq_nullable(const char *a, const char *b)
 
 int ta_component_equal(const ta_component_t *a, const ta_component_t *b)
 {
+  if (a->kind != KIND_UNRESOLVED && b->kind != KIND_UNRESOLVED && a->kind != b->kind)
+    return 0; /* different kinds have different names */
   return str_eq_nullable(a->name, b->name) && a->flags == b->flags
          && str_eq_nullable(a->key, b->key) && str_eq_nullable(a->qname, b->qname);
 }
 
-/* A value goes on one line of the base: no CR, LF or other controls. */
-static int is_safe_value(const char *v)
+#define NOT_SAFE ((size_t)-1)
+
+static int is_unsafe_byte(unsigned char c)
 {
-  for (const unsigned char *c = (const unsigned char *)v; *c; c++)
-    if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+  return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+/* Eight bytes with no byte below 0x20 and none equal to 0x7f. May refuse
+ * a safe word (a tab, or a false alarm after an unsafe byte): the caller
+ * then looks at its bytes one by one. */
+static inline int word_is_plain(uint64_t w)
+{
+  static const uint64_t ones = UINT64_C(0x0101010101010101);
+  static const uint64_t highs = UINT64_C(0x8080808080808080);
+  uint64_t del = w ^ (ones * 0x7f);
+  return ((((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & highs) == 0;
+}
+
+static int bytes_are_safe(const unsigned char *c, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (is_unsafe_byte(c[i]))
       return 0;
   return 1;
+}
+
+/* A value goes on one line of the base: no CR, LF or other controls.
+ * Returns strlen(v), or NOT_SAFE; eight bytes at a time. */
+static size_t safe_length(const char *v)
+{
+  size_t len = strlen(v), i = 0;
+  const unsigned char *c = (const unsigned char *)v;
+  uint64_t w;
+  if (len < sizeof(w))
+    return bytes_are_safe(c, len) ? len : NOT_SAFE;
+  for (; i + sizeof(w) <= len; i += sizeof(w)) {
+    memcpy(&w, c + i, sizeof(w));
+    if (!word_is_plain(w) && !bytes_are_safe(c + i, sizeof(w)))
+      return NOT_SAFE;
+  }
+  if (i < len) { /* the last eight bytes, overlapping */
+    memcpy(&w, c + len - sizeof(w), sizeof(w));
+    if (!word_is_plain(w) && !bytes_are_safe(c + len - sizeof(w), sizeof(w)))
+      return NOT_SAFE;
+  }
+  return len;
+}
+
+static int is_safe_value(const char *v)
+{
+  return safe_length(v) != NOT_SAFE;
 }
 
 static int hexval(char c)
@@ -239,24 +337,75 @@ static ta_status_t query_param_values(apr_pool_t *p, const char *query, const ch
   return values->nelts ? TA_OK : TA_E_COMPONENT_MISSING;
 }
 
-/* Scheme and host are case-insensitive (RFC 3986 6.2.2.1): signed in lower case. */
-static const char *lower_dup(apr_pool_t *p, const char *s)
+static int has_upper(const char *s, size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned)(s[i] - 'A') < 26u)
+      return 1;
+  return 0;
+}
+
+static void copy_lower(char *d, const char *s, size_t len)
+{
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    d[i] = (unsigned)(c - 'A') < 26u ? (char)(c - 'A' + 'a') : c;
+  }
+}
+
+/* Scheme and host are case-insensitive (RFC 3986 6.2.2.1): signed in lower
+ * case. The module passes them lower case already: no copy then. */
+static const char *lower_value(apr_pool_t *p, const char *s)
 {
   if (!s)
     return NULL;
-  char *d = apr_pstrdup(p, s);
-  for (char *x = d; *x; x++)
-    if (*x >= 'A' && *x <= 'Z')
-      *x = (char)(*x - 'A' + 'a');
+  size_t len = strlen(s);
+  if (!has_upper(s, len))
+    return s;
+  char *d = apr_palloc(p, len + 1);
+  copy_lower(d, s, len + 1);
   return d;
 }
 
+/* scheme "://" authority [path] ["?" query], in one allocation. */
+static const char *target_uri(apr_pool_t *p, const ta_msg_t *target, const char *path)
+{
+  size_t scheme_len = strlen(target->scheme), auth_len = strlen(target->authority);
+  size_t path_len = strcmp(path, "*") == 0 ? 0 : strlen(path);
+  size_t query_len = target->query ? strlen(target->query) : 0;
+  char *v = apr_palloc(p, scheme_len + 3 + auth_len + path_len + (target->query ? 1 : 0)
+                              + query_len + 1);
+  char *w = v;
+  copy_lower(w, target->scheme, scheme_len);
+  w += scheme_len;
+  memcpy(w, "://", 3);
+  w += 3;
+  copy_lower(w, target->authority, auth_len);
+  w += auth_len;
+  memcpy(w, path, path_len);
+  w += path_len;
+  if (target->query) {
+    *w++ = '?';
+    memcpy(w, target->query, query_len);
+    w += query_len;
+  }
+  *w = '\0';
+  return v;
+}
+
+/* The values of one component: single-valued components use the caller's
+ * slot *one, a repeated @query-param an array from the pool. */
+typedef struct {
+  const char **values;
+  size_t n;
+} value_list_t;
+
 static ta_status_t derived_value(apr_pool_t *p, const ta_msg_t *msg, const ta_msg_t *target,
-                                 const ta_component_t *c, apr_array_header_t *values)
+                                 unsigned kind, const ta_component_t *c, const char **one,
+                                 value_list_t *out)
 {
   const char *v = NULL;
-  const char *name = c->name;
-  if (strcmp(name, "@status") == 0) {
+  if (kind == KIND_STATUS) {
     /* only a response's own status */
     if (!target->is_response || target != msg)
       return TA_E_COMPONENT_INVALID;
@@ -268,44 +417,51 @@ static ta_status_t derived_value(apr_pool_t *p, const ta_msg_t *msg, const ta_ms
     if (target->is_response)
       return TA_E_COMPONENT_INVALID; /* request components of a response need ;req */
     const char *path = target->path && *target->path ? target->path : "/";
-    if (strcmp(name, "@method") == 0) {
+    switch (kind) {
+    case KIND_METHOD:
       v = target->method;
-    }
-    else if (strcmp(name, "@scheme") == 0) {
-      v = lower_dup(p, target->scheme);
-    }
-    else if (strcmp(name, "@authority") == 0) {
-      v = lower_dup(p, target->authority);
-    }
-    else if (strcmp(name, "@path") == 0) {
+      break;
+    case KIND_SCHEME:
+      v = lower_value(p, target->scheme);
+      break;
+    case KIND_AUTHORITY:
+      v = lower_value(p, target->authority);
+      break;
+    case KIND_PATH:
       v = path;
-    }
-    else if (strcmp(name, "@query") == 0) {
-      v = apr_pstrcat(p, "?", target->query ? target->query : "", NULL);
-    }
-    else if (strcmp(name, "@request-target") == 0) {
+      break;
+    case KIND_QUERY:
+      v = target->query ? apr_pstrcat(p, "?", target->query, NULL) : "?";
+      break;
+    case KIND_REQUEST_TARGET:
       if (target->target)
         v = target->target;
       else
         v = target->query ? apr_pstrcat(p, path, "?", target->query, NULL) : path;
-    }
-    else if (strcmp(name, "@target-uri") == 0) {
+      break;
+    case KIND_TARGET_URI:
       if (!target->scheme || !target->authority)
         return TA_E_COMPONENT_MISSING;
-      v = apr_pstrcat(p, lower_dup(p, target->scheme), "://", lower_dup(p, target->authority),
-                      strcmp(path, "*") == 0 ? "" : path,
-                      target->query ? "?" : "", target->query ? target->query : "", NULL);
+      v = target_uri(p, target, path);
+      break;
+    case KIND_QUERY_PARAM: {
+      apr_array_header_t *arr = apr_array_make(p, 2, sizeof(const char *));
+      ta_status_t st = query_param_values(p, target->query, c->qname, arr);
+      if (st != TA_OK)
+        return st;
+      out->values = (const char **)arr->elts;
+      out->n = (size_t)arr->nelts;
+      return TA_OK;
     }
-    else if (strcmp(name, "@query-param") == 0) {
-      return query_param_values(p, target->query, c->qname, values);
-    }
-    else {
+    default:
       return TA_E_COMPONENT_INVALID;
     }
   }
   if (!v)
     return TA_E_COMPONENT_MISSING;
-  *(const char **)apr_array_push(values) = v;
+  *one = v;
+  out->values = one;
+  out->n = 1;
   return TA_OK;
 }
 
@@ -356,43 +512,55 @@ static ta_status_t structured_value(apr_pool_t *p, const char *raw, const ta_com
   return *out ? TA_OK : TA_E_COMPONENT_INVALID;
 }
 
-static ta_status_t field_value(apr_pool_t *p, const ta_msg_t *target,
-                               const ta_component_t *c, apr_array_header_t *values)
+/* ;bs: each field line's value as a byte sequence, joined like field lines. */
+static ta_status_t byte_sequence_value(apr_pool_t *p, const ta_msg_t *target, const char *name,
+                                       const char **out)
 {
-  if (ta_msg_field_count(target, c->name) == 0)
-    return TA_E_COMPONENT_MISSING;
-  const char *v;
-  if (c->flags & TA_COMP_BS) {
-    /* each field line's value as a byte sequence, joined like field lines */
-    apr_array_header_t *parts = apr_array_make(p, 4, sizeof(const char *));
-    const ta_field_t *f = (const ta_field_t *)target->fields->elts;
-    for (int i = 0; i < target->fields->nelts; i++) {
-      if (apr_cstr_casecmp(f[i].name, c->name) != 0)
-        continue;
-      char *b64 = ta_b64_encode(p, TA_B64_STD, (const unsigned char *)f[i].value, strlen(f[i].value));
-      if (!b64)
-        return TA_E_TOO_LARGE;
-      if (parts->nelts)
-        *(const char **)apr_array_push(parts) = ", ";
-      *(const char **)apr_array_push(parts) = apr_pstrcat(p, ":", b64, ":", NULL);
-    }
-    v = apr_array_pstrcat(p, parts, 0);
+  apr_array_header_t *parts = apr_array_make(p, 4, sizeof(const char *));
+  const ta_field_t *f = (const ta_field_t *)target->fields->elts;
+  for (int i = 0; i < target->fields->nelts; i++) {
+    if (!ta_msg_name_eq(f[i].name, name))
+      continue;
+    char *b64 = ta_b64_encode(p, TA_B64_STD, (const unsigned char *)f[i].value, strlen(f[i].value));
+    if (!b64)
+      return TA_E_TOO_LARGE;
+    if (parts->nelts)
+      *(const char **)apr_array_push(parts) = ", ";
+    *(const char **)apr_array_push(parts) = apr_pstrcat(p, ":", b64, ":", NULL);
   }
-  else {
-    v = ta_msg_field(p, target, c->name);
-    if (c->key || (c->flags & TA_COMP_SF)) {
-      ta_status_t st = structured_value(p, v, c, &v);
-      if (st != TA_OK)
-        return st;
-    }
-  }
-  *(const char **)apr_array_push(values) = v;
+  *out = apr_array_pstrcat(p, parts, 0);
   return TA_OK;
 }
 
-ta_status_t ta_component_values(apr_pool_t *p, const ta_msg_t *msg,
-                                const ta_component_t *c,
-                                const char ***values, size_t *n_values)
+static ta_status_t field_value(apr_pool_t *p, const ta_msg_t *target,
+                               const ta_component_t *c, const char **one, value_list_t *out)
+{
+  const char *v;
+  ta_status_t st;
+  if (c->flags & TA_COMP_BS) {
+    if (ta_msg_field_count(target, c->name) == 0)
+      return TA_E_COMPONENT_MISSING;
+    if ((st = byte_sequence_value(p, target, c->name, &v)) != TA_OK)
+      return st;
+  }
+  else {
+    int lines;
+    v = ta_msg_field_lines(p, target, c->name, &lines);
+    if (lines == 0)
+      return TA_E_COMPONENT_MISSING;
+    if ((c->key || (c->flags & TA_COMP_SF)) && (st = structured_value(p, v, c, &v)) != TA_OK)
+      return st;
+  }
+  *one = v;
+  out->values = one;
+  out->n = 1;
+  return TA_OK;
+}
+
+/* The component's values, before the one-line check. */
+static ta_status_t component_value_list(apr_pool_t *p, const ta_msg_t *msg,
+                                        const ta_component_t *c, const char **one,
+                                        value_list_t *out)
 {
   const ta_msg_t *target = msg;
   if (c->flags & TA_COMP_REQ) {
@@ -402,19 +570,30 @@ ta_status_t ta_component_values(apr_pool_t *p, const ta_msg_t *msg,
       return TA_E_COMPONENT_MISSING;
     target = msg->request;
   }
-  apr_array_header_t *arr = apr_array_make(p, 1, sizeof(const char *));
-  ta_status_t st = c->is_derived ? derived_value(p, msg, target, c, arr)
-                                 : field_value(p, target, c, arr);
+  unsigned kind = component_kind(c);
+  if (kind == KIND_FIELD)
+    return field_value(p, target, c, one, out);
+  return derived_value(p, msg, target, kind, c, one, out);
+}
+
+ta_status_t ta_component_values(apr_pool_t *p, const ta_msg_t *msg,
+                                const ta_component_t *c,
+                                const char ***values, size_t *n_values)
+{
+  const char **one = apr_palloc(p, sizeof(*one));
+  value_list_t list;
+  ta_status_t st = component_value_list(p, msg, c, one, &list);
   if (st != TA_OK)
     return st;
-  const char **v = (const char **)arr->elts;
-  for (int i = 0; i < arr->nelts; i++)
-    if (!is_safe_value(v[i]))
+  for (size_t i = 0; i < list.n; i++)
+    if (!is_safe_value(list.values[i]))
       return TA_E_COMPONENT_INVALID;
-  *values = v;
-  *n_values = (size_t)arr->nelts;
+  *values = list.values;
+  *n_values = list.n;
   return TA_OK;
 }
+
+#define SIGNATURE_PARAMS_PREFIX "\"@signature-params\": "
 
 ta_status_t ta_sigbase_build(apr_pool_t *p, const ta_msg_t *msg,
                              const ta_component_t *components, size_t n,
@@ -423,38 +602,66 @@ ta_status_t ta_sigbase_build(apr_pool_t *p, const ta_msg_t *msg,
 {
   if (n > TA_SIG_MAX_COMPONENTS)
     return TA_E_TOO_LARGE;
-  if (!signature_params || !is_safe_value(signature_params))
+  size_t params_len = signature_params ? safe_length(signature_params) : NOT_SAFE;
+  if (params_len == NOT_SAFE)
     return TA_E_COMPONENT_INVALID;
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < i; j++)
       if (ta_component_equal(&components[i], &components[j]))
         return TA_E_COMPONENT_DUP;
 
-  apr_array_header_t *parts = apr_array_make(p, (int)(4 * n + 2), sizeof(const char *));
+  /* Values and their lengths first, then the base in one allocation. */
+  struct {
+    const char *one;     /* the value of a single-valued component */
+    size_t one_len;
+    value_list_t list;
+    size_t id_len;
+  } v[TA_SIG_MAX_COMPONENTS];
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
-    const char **values;
-    size_t nv;
-    ta_status_t st = ta_component_values(p, msg, &components[i], &values, &nv);
+    const ta_component_t *c = &components[i];
+    ta_status_t st = component_value_list(p, msg, c, &v[i].one, &v[i].list);
     if (st != TA_OK)
       return st;
-    for (size_t k = 0; k < nv; k++) {
-      total += strlen(components[i].id) + strlen(values[k]) + 3;
+    size_t first_len = 0;
+    for (size_t k = 0; k < v[i].list.n; k++) {
+      size_t l = safe_length(v[i].list.values[k]);
+      if (l == NOT_SAFE)
+        return TA_E_COMPONENT_INVALID;
+      if (k == 0)
+        first_len = l;
+    }
+    v[i].one_len = first_len;
+    v[i].id_len = c->id_len ? c->id_len : strlen(c->id);
+    for (size_t k = 0; k < v[i].list.n; k++) {
+      total += v[i].id_len + (k == 0 ? first_len : strlen(v[i].list.values[k])) + 3;
       if (total > TA_SIG_MAX_BASE)
         return TA_E_TOO_LARGE;
-      *(const char **)apr_array_push(parts) = components[i].id;
-      *(const char **)apr_array_push(parts) = ": ";
-      *(const char **)apr_array_push(parts) = values[k];
-      *(const char **)apr_array_push(parts) = "\n";
     }
   }
-  total += strlen(signature_params) + 21;
+  total += params_len + sizeof(SIGNATURE_PARAMS_PREFIX) - 1;
   if (total > TA_SIG_MAX_BASE)
     return TA_E_TOO_LARGE;
-  *(const char **)apr_array_push(parts) = "\"@signature-params\": ";
-  *(const char **)apr_array_push(parts) = signature_params;
-  *base = apr_array_pstrcat(p, parts, 0);
-  *len = strlen(*base);
+
+  char *b = apr_palloc(p, total + 1), *w = b;
+  for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < v[i].list.n; k++) {
+      const char *value = v[i].list.values[k];
+      size_t value_len = k == 0 ? v[i].one_len : strlen(value);
+      memcpy(w, components[i].id, v[i].id_len);
+      w += v[i].id_len;
+      *w++ = ':';
+      *w++ = ' ';
+      memcpy(w, value, value_len);
+      w += value_len;
+      *w++ = '\n';
+    }
+  }
+  memcpy(w, SIGNATURE_PARAMS_PREFIX, sizeof(SIGNATURE_PARAMS_PREFIX) - 1);
+  w += sizeof(SIGNATURE_PARAMS_PREFIX) - 1;
+  memcpy(w, signature_params, params_len + 1);
+  *base = b;
+  *len = total;
   return TA_OK;
 }
 

@@ -35,6 +35,10 @@ typedef struct {
   const char *qname;    /* ;name="..." of @query-param, or NULL */
   const char *id;       /* canonical serialized identifier, e.g. "\"@query-param\";name=\"Pet\"" */
   ta_sf_item_t item;    /* the identifier as an RFC 8941 item */
+  /* Set by ta_component_from_item so the base needs no name lookups or
+   * strlen; 0 in a component filled by hand: derived from name and id. */
+  unsigned kind;        /* which derived component, or a field */
+  size_t id_len;        /* strlen(id) */
 } ta_component_t;
 
 /* Validate one identifier taken from a Signature-Input inner list. */

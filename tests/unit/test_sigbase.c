@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <apr_cstr.h>
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -436,6 +437,137 @@ static void test_refusals(void **state)
   assert_int_equal(ta_sigbase_build(pool, evil, many, TA_SIG_MAX_COMPONENTS, "()", &base, &len), TA_E_TOO_LARGE);
 }
 
+/* Field names match ASCII case-insensitively, exactly where
+ * apr_cstr_casecmp says they are equal: every pair of bytes, at the start,
+ * middle and end of names around the eight-byte word size. */
+static void test_field_name_case(void **state)
+{
+  (void)state;
+  static const char base_name[] = "x-abcdefghijklmnopqrstuv";
+  static const size_t lens[] = {1, 2, 7, 8, 9, 15, 16, 17};
+  char a[32], b[32];
+  ta_msg_t *m = ta_msg_make(pool);
+  ta_msg_add_field(m, "Other", "o");
+  ta_msg_add_field(m, a, "v");
+  for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+    size_t len = lens[l];
+    size_t positions[] = {0, len / 2, len - 1};
+    for (size_t pi = 0; pi < 3; pi++) {
+      for (int x = 1; x < 256; x++) {
+        for (int y = 1; y < 256; y++) {
+          memcpy(a, base_name, len);
+          memcpy(b, base_name, len);
+          a[len] = b[len] = '\0';
+          a[positions[pi]] = (char)x;
+          b[positions[pi]] = (char)y;
+          int want = apr_cstr_casecmp(a, b) == 0;
+          if (ta_msg_name_eq(a, b) != want || ta_msg_field_count(m, b) != want)
+            fail_msg("len %zu pos %zu: 0x%02x vs 0x%02x", len, positions[pi], x, y);
+        }
+      }
+    }
+  }
+  /* different lengths never match, even with an equal prefix */
+  assert_int_equal(ta_msg_field_count(m, "x"), 0);
+  memcpy(a, "Signature", 10);
+  assert_int_equal(ta_msg_field_count(m, "signature-input"), 0);
+  assert_int_equal(ta_msg_field_count(m, "SIGNATURE"), 1);
+  assert_int_equal(ta_msg_field_count(m, ""), 0);
+}
+
+/* Lines of one field are joined with ", " in received order, empty lines included. */
+static void test_field_lines_joined(void **state)
+{
+  (void)state;
+  ta_msg_t *m = ta_msg_make(pool);
+  ta_msg_add_field(m, "Accept", "");
+  ta_msg_add_field(m, "Host", "h");
+  ta_msg_add_field(m, "ACCEPT", "a/b");
+  ta_msg_add_field(m, "accept", "");
+  int n = -1;
+  assert_string_equal(ta_msg_field_lines(pool, m, "Accept", &n), ", a/b, ");
+  assert_int_equal(n, 3);
+  assert_string_equal(ta_msg_field(pool, m, "accept"), ", a/b, ");
+  assert_string_equal(ta_msg_field_lines(pool, m, "host", &n), "h");
+  assert_int_equal(n, 1);
+  assert_null(ta_msg_field_lines(pool, m, "hos", &n));
+  assert_int_equal(n, 0);
+  assert_null(ta_msg_field(pool, m, "Hosts"));
+}
+
+/* A value with a control character (other than HTAB) or DEL never reaches
+ * the base, wherever it sits in the value; every other byte does. */
+static void test_value_bytes(void **state)
+{
+  (void)state;
+  char value[40];
+  ta_msg_t *m = ta_msg_make(pool);
+  ta_msg_add_field(m, "X-V", value);
+  ta_component_t c;
+  assert_int_equal(ta_component_parse(pool, "x-v", &c), TA_OK);
+  for (size_t len = 1; len <= 33; len++) {
+    for (size_t pos = 0; pos < len; pos++) {
+      for (int x = 1; x < 256; x++) {
+        memset(value, 'v', len);
+        value[len] = '\0';
+        value[pos] = (char)x;
+        int want_ok = !((x < 0x20 && x != '\t') || x == 0x7f);
+        const char **values;
+        size_t n;
+        ta_status_t st = ta_component_values(pool, m, &c, &values, &n);
+        if (st != (want_ok ? TA_OK : TA_E_COMPONENT_INVALID))
+          fail_msg("len %zu pos %zu byte 0x%02x: %s", len, pos, x, ta_error_token(st));
+        char *base;
+        size_t base_len;
+        st = ta_sigbase_build(pool, m, &c, 1, "()", &base, &base_len);
+        if (st != (want_ok ? TA_OK : TA_E_COMPONENT_INVALID)
+            || (want_ok && (base_len != strlen(base) || strncmp(base + 7, value, len) != 0)))
+          fail_msg("base: len %zu pos %zu byte 0x%02x: %s", len, pos, x, ta_error_token(st));
+        /* the same rule for the @signature-params value */
+        st = ta_sigbase_build(pool, m, &c, 0, value, &base, &base_len);
+        if (st != (want_ok ? TA_OK : TA_E_COMPONENT_INVALID))
+          fail_msg("params: len %zu pos %zu byte 0x%02x: %s", len, pos, x, ta_error_token(st));
+      }
+    }
+  }
+}
+
+/* A field identifier is lower-case tchar only; every other byte is refused. */
+static void test_field_name_bytes(void **state)
+{
+  (void)state;
+  for (int x = 0; x < 256; x++) {
+    char name[3] = {'a', (char)x, '\0'};
+    ta_sf_item_t item;
+    memset(&item, 0, sizeof(item));
+    item.bare.type = TA_SF_STRING;
+    item.bare.v.str.ptr = name;
+    item.bare.v.str.len = 2;
+    int want_ok = (x >= 'a' && x <= 'z') || (x >= '0' && x <= '9')
+                  || (x && strchr("!#$%&'*+-.^_`|~", x));
+    ta_component_t c;
+    ta_status_t st = ta_component_from_item(pool, &item, &c);
+    if (st != (want_ok ? TA_OK : TA_E_COMPONENT_INVALID))
+      fail_msg("byte 0x%02x: %s", x, ta_error_token(st));
+    if (want_ok) {
+      assert_memory_equal(c.name, name, 3);
+      assert_string_equal(c.id, apr_psprintf(pool, "\"%s\"", name));
+    }
+  }
+  /* derived names: exactly the nine of section 2.2, whole and case-sensitive */
+  static const char *const refused[] = {"@", "@Method", "@method2", "@metho", "@query-params",
+                                        "@signature-params", "@target-uri\0x"};
+  for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+    ta_sf_item_t item;
+    memset(&item, 0, sizeof(item));
+    item.bare.type = TA_SF_STRING;
+    item.bare.v.str.ptr = refused[i];
+    item.bare.v.str.len = i + 1 == sizeof(refused) / sizeof(refused[0]) ? 13 : strlen(refused[i]);
+    ta_component_t c;
+    assert_int_equal(ta_component_from_item(pool, &item, &c), TA_E_COMPONENT_INVALID);
+  }
+}
+
 int main(void)
 {
   apr_initialize();
@@ -448,6 +580,10 @@ int main(void)
     cmocka_unit_test(test_signature_params_value),
     cmocka_unit_test(test_identifier_forms),
     cmocka_unit_test(test_refusals),
+    cmocka_unit_test(test_field_name_case),
+    cmocka_unit_test(test_field_lines_joined),
+    cmocka_unit_test(test_value_bytes),
+    cmocka_unit_test(test_field_name_bytes),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);
   apr_pool_destroy(pool);
