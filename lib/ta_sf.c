@@ -54,6 +54,19 @@ static int has_class(int c, unsigned cls) { return (char_class[(unsigned char)c]
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
 static int is_alpha(int c) { return CC_IS_ALPHA(c); }
 
+/* Length of the longest prefix of s[0..n) in class cls (one CC_ bit),
+ * checking four characters per step while that many remain. */
+static size_t class_run(const unsigned char *s, size_t n, unsigned cls)
+{
+  size_t i = 0;
+  while (n - i >= 4
+         && (char_class[s[i]] & char_class[s[i + 1]] & char_class[s[i + 2]] & char_class[s[i + 3]] & cls))
+    i += 4;
+  while (i < n && (char_class[s[i]] & cls))
+    i++;
+  return i;
+}
+
 /* Strict UTF-8 (RFC 3629): no overlongs, no surrogates, nothing past U+10FFFF. */
 static int utf8_valid(const unsigned char *s, size_t len)
 {
@@ -88,25 +101,31 @@ typedef struct {
   apr_pool_t *pool;
   const unsigned char *at, *end;
   /* One pool block for the parsed text (keys, strings, tokens, bytes),
-   * made at the first need and sized by the input: every value is at most
-   * as long as its input span, and its NUL takes the place of the
-   * delimiter before it, so one block of len + 1 normally holds them all.
-   * Should it not, a value falls back to its own allocation. */
+   * sized by the input: every value is at most as long as its input span,
+   * and its NUL takes the place of the delimiter before it, so a block of
+   * len + 1 normally holds them all. Should it not, a value falls back to
+   * its own allocation. */
   char *text;
   size_t text_left;
-  int text_made;
 } cursor_t;
+
+/* Whether the rest of the input, and a NUL, fits in the text block: then
+ * a value can be copied there as it is scanned, before its length is known. */
+static int text_holds_rest(const cursor_t *c, const unsigned char *from)
+{
+  return c->text_left > (size_t)(c->end - from);
+}
+
+static void text_commit(cursor_t *c, size_t n)
+{
+  c->text += n;
+  c->text_left -= n;
+}
 
 static char *text_alloc(cursor_t *c, size_t n)
 {
-  if (n > c->text_left) {
-    if (c->text_made)
-      return apr_palloc(c->pool, n);
-    size_t whole = (size_t)(c->end - c->at) + 1;
-    c->text_left = whole > n ? whole : n;
-    c->text = apr_palloc(c->pool, c->text_left);
-    c->text_made = 1;
-  }
+  if (n > c->text_left)
+    return apr_palloc(c->pool, n);
   char *got = c->text;
   c->text += n;
   c->text_left -= n;
@@ -182,12 +201,22 @@ static void skip_ows(cursor_t *c)
 /* 4.2.3.3 Parsing a Key */
 static ta_status_t parse_key(cursor_t *c, const char **out)
 {
-  const unsigned char *start = c->at, *k = start;
-  if (k == c->end || !has_class(*k, CC_KEY_FIRST))
+  const unsigned char *start = c->at, *end = c->end, *k = start;
+  if (k == end || !has_class(*k, CC_KEY_FIRST))
     return TA_E_SF_PARSE;
-  for (k++; k < c->end && has_class(*k, CC_KEY); k++)
-    ;
-  *out = text_copy(c, start, (size_t)(k - start));
+  if (text_holds_rest(c, start)) {
+    char *key = c->text, *w = key;
+    do
+      *w++ = (char)*k++;
+    while (k < end && has_class(*k, CC_KEY));
+    *w++ = '\0';
+    text_commit(c, (size_t)(w - key));
+    *out = key;
+  } else {
+    for (k++; k < end && has_class(*k, CC_KEY); k++)
+      ;
+    *out = text_copy(c, start, (size_t)(k - start));
+  }
   c->at = k;
   return TA_OK;
 }
@@ -204,13 +233,15 @@ static ta_status_t parse_number(cursor_t *c, ta_sf_bare_t *out)
   }
   if (s == end || !is_digit(*s))
     return TA_E_SF_PARSE;
+  /* Digit runs are scanned one past their maximum, so a digit too many
+   * is seen without a count in the loop. */
   const unsigned char *int_digits = s;
+  const unsigned char *int_stop = end - s > 16 ? s + 16 : end;
   int64_t int_part = 0;
-  for (; s < end && is_digit(*s); s++) {
-    if (s - int_digits == 15)   /* a 16th integer digit */
-      return TA_E_SF_PARSE;
+  for (; s < int_stop && is_digit(*s); s++)
     int_part = int_part * 10 + (*s - '0');
-  }
+  if (s - int_digits == 16)   /* a 16th integer digit */
+    return TA_E_SF_PARSE;
   if (s == end || *s != '.') {
     c->at = s;
     out->type = TA_SF_INTEGER;
@@ -220,13 +251,11 @@ static ta_status_t parse_number(cursor_t *c, ta_sf_bare_t *out)
   if (s - int_digits > 12)
     return TA_E_SF_PARSE;
   const unsigned char *frac_digits = ++s;
+  const unsigned char *frac_stop = end - s > 4 ? s + 4 : end;
   int64_t frac_part = 0;
-  for (; s < end && is_digit(*s); s++) {
-    if (s - frac_digits == 3)
-      return TA_E_SF_PARSE;
+  for (; s < frac_stop && is_digit(*s); s++)
     frac_part = frac_part * 10 + (*s - '0');
-  }
-  if (s == frac_digits)   /* "1." */
+  if (s == frac_digits || s - frac_digits == 4)   /* "1." or a 4th fraction digit */
     return TA_E_SF_PARSE;
   for (ptrdiff_t k = s - frac_digits; k < 3; k++)
     frac_part *= 10;
@@ -251,53 +280,40 @@ static size_t quoted_span(const unsigned char *s, const unsigned char *end, int 
   return (size_t)((i < end ? i : end) - s);
 }
 
-/* 4.2.5 Parsing a String. Most strings have no escape: one scan finds the
- * closing DQUOTE and the text is copied whole; an escape switches to
- * character-by-character unescaping for the rest. */
+/* 4.2.5 Parsing a String. Runs of characters that need no unescaping are
+ * checked, then copied whole: into the text block when the rest of the
+ * input fits there (the value is never longer), else into a buffer sized
+ * by the quoted span. */
 static ta_status_t parse_string(cursor_t *c, ta_sf_bare_t *out)
 {
-  const unsigned char *start = c->at + 1, *end = c->end, *s = start;   /* after DQUOTE */
-  while (s < end && has_class(*s, CC_STRING))
-    s++;
-  if (s == end)
-    return TA_E_SF_PARSE;
-  if (*s == '"') {
-    out->type = TA_SF_STRING;
-    out->v.str.ptr = text_copy(c, start, (size_t)(s - start));
-    out->v.str.len = (size_t)(s - start);
-    c->at = s + 1;
-    return TA_OK;
-  }
-  if (*s != '\\')   /* control character or not ASCII */
-    return TA_E_SF_PARSE;
-
-  char *buf = text_alloc(c, quoted_span(start, end, 1) + 1);
-  size_t n = (size_t)(s - start);
-  memcpy(buf, start, n);
+  const unsigned char *s = c->at + 1, *end = c->end;   /* after DQUOTE */
+  int in_block = text_holds_rest(c, s);
+  char *buf = in_block ? c->text : text_alloc(c, quoted_span(s, end, 1) + 1);
+  size_t n = 0;
   for (;;) {
+    size_t run = class_run(s, (size_t)(end - s), CC_STRING);
+    memcpy(buf + n, s, run);
+    n += run;
+    s += run;
     if (s == end)
       return TA_E_SF_PARSE;
-    int ch = *s++;
-    if (ch == '\\') {
-      if (s == end)
-        return TA_E_SF_PARSE;
-      ch = *s++;
-      if (ch != '"' && ch != '\\')
-        return TA_E_SF_PARSE;
-      buf[n++] = (char)ch;
-    } else if (ch == '"') {
-      buf[n] = '\0';
-      out->type = TA_SF_STRING;
-      out->v.str.ptr = buf;
-      out->v.str.len = n;
-      c->at = s;
-      return TA_OK;
-    } else if (ch < 0x20 || ch > 0x7E) {
+    if (*s == '"')
+      break;
+    if (*s != '\\')   /* control character or not ASCII */
       return TA_E_SF_PARSE;
-    } else {
-      buf[n++] = (char)ch;
-    }
+    s++;
+    if (s == end || (*s != '"' && *s != '\\'))
+      return TA_E_SF_PARSE;
+    buf[n++] = (char)*s++;
   }
+  buf[n] = '\0';
+  if (in_block)
+    text_commit(c, n + 1);
+  out->type = TA_SF_STRING;
+  out->v.str.ptr = buf;
+  out->v.str.len = n;
+  c->at = s + 1;
+  return TA_OK;
 }
 
 /* 4.2.6 Parsing a Token */
@@ -315,21 +331,33 @@ static ta_status_t parse_token(cursor_t *c, ta_sf_bare_t *out)
   return TA_OK;
 }
 
-/* Sextet of each base64 character, 64 for everything outside the alphabet:
- * the signature is the longest byte sequence a request carries (344
- * characters for RSA-2048), so decoding is table-driven. */
-static const unsigned char b64_sextet[256] = {
-#define X64 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64
-  X64, X64,
-  64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 64, 62, 64, 64, 64, 63,
-  52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 64, 64, 64, 64, 64, 64,
-  64,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
-  15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 64, 64, 64, 64, 64,
-  64, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-  41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 64, 64, 64, 64, 64,
-  X64, X64, X64, X64, X64, X64, X64, X64,
-#undef X64
-};
+/* Base64 decoding, table-driven: the signature is the longest byte sequence
+ * a request carries (344 characters for RSA-2048). One table per position
+ * in a 4-character group holds the character's sextet already shifted into
+ * place, or B64_BAD (above the group's 24 bits) outside the alphabet, so a
+ * group is four lookups ORed together and one test. */
+#define B64_BAD (UINT32_C(1) << 24)
+#define B64_SEXTET(c)                                                                             \
+  ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                         \
+   : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                    \
+   : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                    \
+   : (c) == '+'               ? 62                                                                \
+   : (c) == '/'               ? 63                                                                \
+                              : -1)
+#define B64_AT(c, shift) (B64_SEXTET(c) < 0 ? B64_BAD : (uint32_t)B64_SEXTET(c) << (shift))
+#define B64_AT18(c) B64_AT(c, 18)
+#define B64_AT12(c) B64_AT(c, 12)
+#define B64_AT6(c) B64_AT(c, 6)
+#define B64_AT0(c) B64_AT(c, 0)
+#define REP_4(M, c) M(c), M((c) + 1), M((c) + 2), M((c) + 3)
+#define REP_16(M, c) REP_4(M, c), REP_4(M, (c) + 4), REP_4(M, (c) + 8), REP_4(M, (c) + 12)
+#define REP_64(M, c) REP_16(M, c), REP_16(M, (c) + 16), REP_16(M, (c) + 32), REP_16(M, (c) + 48)
+#define REP_256(M) REP_64(M, 0), REP_64(M, 64), REP_64(M, 128), REP_64(M, 192)
+
+static const uint32_t b64_at18[256] = { REP_256(B64_AT18) };
+static const uint32_t b64_at12[256] = { REP_256(B64_AT12) };
+static const uint32_t b64_at6[256] = { REP_256(B64_AT6) };
+static const uint32_t b64_at0[256] = { REP_256(B64_AT0) };
 
 /* 4.2.7 Parsing a Byte Sequence. Standard alphabet only; '=' only as
  * trailing padding that completes a 4-character group. As the RFC asks
@@ -353,11 +381,9 @@ static ta_status_t parse_bytes(cursor_t *c, ta_sf_bare_t *out)
   unsigned char *buf = (unsigned char *)text_alloc(c, n_data / 4 * 3 + 2 + 1);
   size_t n = 0, i = 0;
   for (; i + 4 <= n_data; i += 4) {
-    uint32_t a = b64_sextet[in[i]], b = b64_sextet[in[i + 1]];
-    uint32_t d2 = b64_sextet[in[i + 2]], d3 = b64_sextet[in[i + 3]];
-    if ((a | b | d2 | d3) & 64)
+    uint32_t group = b64_at18[in[i]] | b64_at12[in[i + 1]] | b64_at6[in[i + 2]] | b64_at0[in[i + 3]];
+    if (group & B64_BAD)
       return TA_E_SF_PARSE;
-    uint32_t group = a << 18 | b << 12 | d2 << 6 | d3;
     buf[n++] = (unsigned char)(group >> 16);
     buf[n++] = (unsigned char)(group >> 8);
     buf[n++] = (unsigned char)group;
@@ -365,11 +391,9 @@ static ta_status_t parse_bytes(cursor_t *c, ta_sf_bare_t *out)
   /* The tail has 2 or 3 characters (1 was refused above); pad bits may be
    * non-zero and are dropped. */
   if (i < n_data) {
-    uint32_t a = b64_sextet[in[i]], b = b64_sextet[in[i + 1]];
-    uint32_t d2 = n_data - i == 3 ? b64_sextet[in[i + 2]] : 0;
-    if ((a | b | d2) & 64)
+    uint32_t group = b64_at18[in[i]] | b64_at12[in[i + 1]] | (n_data - i == 3 ? b64_at6[in[i + 2]] : 0);
+    if (group & B64_BAD)
       return TA_E_SF_PARSE;
-    uint32_t group = a << 18 | b << 12 | d2 << 6;
     buf[n++] = (unsigned char)(group >> 16);
     if (n_data - i == 3)
       buf[n++] = (unsigned char)(group >> 8);
@@ -594,9 +618,8 @@ static ta_status_t begin(cursor_t *c, apr_pool_t *p, const char *in, size_t len)
   c->pool = p;
   c->at = (const unsigned char *)(in ? in : "");
   c->end = c->at + len;
-  c->text = NULL;
-  c->text_left = 0;
-  c->text_made = 0;
+  c->text = apr_palloc(p, len + 1);
+  c->text_left = len + 1;
   skip_sp(c);
   return TA_OK;
 }
@@ -805,8 +828,9 @@ static char *out_finish(out_t *o, apr_pool_t *p)
   return result;
 }
 
-/* 4.1.4 Serializing an Integer (also the Date's seconds), two digits at a
- * time (created and expires have ten). */
+/* 4.1.4 Serializing an Integer (also the Date's seconds): two digits at a
+ * time, in 32-bit arithmetic once the value fits (created and expires
+ * have ten digits). */
 static void ser_integer(out_t *o, int64_t v)
 {
   static const char pairs[] =
@@ -818,23 +842,26 @@ static void ser_integer(out_t *o, int64_t v)
     return;
   }
   char tmp[24];
-  size_t at = sizeof(tmp);
+  char *w = tmp + sizeof(tmp);
   uint64_t mag = v < 0 ? (uint64_t)(-v) : (uint64_t)v;
-  while (mag >= 100) {
-    unsigned two = (unsigned)(mag % 100);
-    mag /= 100;
-    tmp[--at] = pairs[2 * two + 1];
-    tmp[--at] = pairs[2 * two];
+  for (; mag > UINT32_MAX; mag /= 100) {
+    w -= 2;
+    memcpy(w, pairs + 2 * (mag % 100), 2);
   }
-  if (mag >= 10) {
-    tmp[--at] = pairs[2 * mag + 1];
-    tmp[--at] = pairs[2 * mag];
+  uint32_t m = (uint32_t)mag;
+  for (; m >= 100; m /= 100) {
+    w -= 2;
+    memcpy(w, pairs + 2 * (m % 100), 2);
+  }
+  if (m >= 10) {
+    w -= 2;
+    memcpy(w, pairs + 2 * m, 2);
   } else {
-    tmp[--at] = (char)('0' + mag);
+    *--w = (char)('0' + m);
   }
   if (v < 0)
-    tmp[--at] = '-';
-  out_bytes(o, tmp + at, sizeof(tmp) - at);
+    *--w = '-';
+  out_bytes(o, w, (size_t)(tmp + sizeof(tmp) - w));
 }
 
 /* 4.1.5 Serializing a Decimal: at most 12 integer digits, the shortest
@@ -861,9 +888,7 @@ static void ser_decimal(out_t *o, int64_t milli)
  * otherwise runs between escapes are. */
 static void ser_string(out_t *o, const char *s, size_t n)
 {
-  size_t plain = 0;
-  while (plain < n && has_class(s[plain], CC_STRING))
-    plain++;
+  size_t plain = class_run((const unsigned char *)s, n, CC_STRING);
   if (plain == n) {
     char *w = out_room(o, n + 2);
     if (w == NULL)
