@@ -62,6 +62,27 @@ static ta_status_t read_params(apr_pool_t *p, const ta_sf_params_t *params, ta_h
   return TA_OK;
 }
 
+/* "(" identifiers separated by SP ")" parameters: RFC 8941 4.1.1.1 over
+ * identifiers that are already serialized items. */
+static const char *inner_list_value(apr_pool_t *p, const ta_component_t *c, size_t n,
+                                    const char *params_text)
+{
+  size_t params_len = strlen(params_text), total = 2 + params_len + (n ? n - 1 : 0);
+  for (size_t i = 0; i < n; i++)
+    total += c[i].id_len;
+  char *v = apr_palloc(p, total + 1), *w = v;
+  *w++ = '(';
+  for (size_t i = 0; i < n; i++) {
+    if (i)
+      *w++ = ' ';
+    memcpy(w, c[i].id, c[i].id_len);
+    w += c[i].id_len;
+  }
+  *w++ = ')';
+  memcpy(w, params_text, params_len + 1);
+  return v;
+}
+
 ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
                              const char *preferred_label, ta_httpsig_t **out)
 {
@@ -112,23 +133,38 @@ ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
   sig->sig_len = value->item.bare.v.str.len;
   if ((st = read_params(p, &input->params, sig)) != TA_OK)
     return st;
-  sig->signature_params = ta_sf_serialize_member(p, input);
-  if (!sig->signature_params)
+  const char *params_text = ta_sf_serialize_params(p, &input->params);
+  if (!params_text)
     return TA_E_SF_PARSE;
-  *out = sig;
 
   sig->components = apr_pcalloc(p, (input->n_inner ? input->n_inner : 1) * sizeof(ta_component_t));
   /* n_components only counts identifiers that passed, for callers that look
    * at a signature whose parsing failed */
   sig->n_components = 0;
-  for (size_t i = 0; i < input->n_inner; i++) {
-    if ((st = ta_component_from_item(p, &input->inner[i], &sig->components[i])) != TA_OK)
-      return st;
+  ta_status_t component_st = TA_OK;
+  for (size_t i = 0; i < input->n_inner && component_st == TA_OK; i++) {
+    if ((component_st = ta_component_from_item(p, &input->inner[i], &sig->components[i])) != TA_OK)
+      break;
     for (size_t j = 0; j < i; j++)
       if (ta_component_equal(&sig->components[i], &sig->components[j]))
-        return TA_E_COMPONENT_DUP;
-    sig->n_components = i + 1;
+        component_st = TA_E_COMPONENT_DUP;
+    if (component_st == TA_OK)
+      sig->n_components = i + 1;
   }
+  /* The inner list's items serialize to the identifiers just built, so
+   * @signature-params is assembled from them; when an identifier failed, the
+   * member serializer decides, as it always did, whether the signature is
+   * returned (with its keyid for the log) or refused as unserializable. */
+  if (component_st != TA_OK) {
+    sig->signature_params = ta_sf_serialize_member(p, input);
+    if (!sig->signature_params)
+      return TA_E_SF_PARSE;
+    *out = sig;
+    return component_st;
+  }
+  sig->signature_params = inner_list_value(p, sig->components, sig->n_components, params_text);
+  *out = sig;
+
   char *base;
   size_t base_len;
   st = ta_sigbase_build(p, msg, sig->components, sig->n_components, sig->signature_params,

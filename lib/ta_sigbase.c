@@ -2,6 +2,9 @@
 
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <apr_strings.h>
 #include <apr_tables.h>
 
@@ -95,7 +98,7 @@ ta_status_t ta_component_from_item(apr_pool_t *p, const ta_sf_item_t *item,
   /* a NUL inside the string is refused by both checks below */
   const char *str = item->bare.v.str.ptr;
   size_t len = item->bare.v.str.len;
-  const char *name;
+  const char *name = NULL;
   out->is_derived = str[0] == '@';
   if (out->is_derived) {
     int i = derived_index(str, len);
@@ -107,8 +110,26 @@ ta_status_t ta_component_from_item(apr_pool_t *p, const ta_sf_item_t *item,
   else {
     if (!is_lower_field_name(str, len))
       return TA_E_COMPONENT_INVALID;
-    name = apr_pstrmemdup(p, str, len);
     out->kind = KIND_FIELD;
+  }
+  /* A validated name needs no escaping: without parameters the identifier
+   * serializes to "name"; one allocation holds it and a field's name. */
+  char *plain_id = NULL;
+  if (item->params.n == 0) {
+    plain_id = apr_palloc(p, out->is_derived ? len + 3 : 2 * len + 4);
+    plain_id[0] = '"';
+    memcpy(plain_id + 1, str, len);
+    plain_id[len + 1] = '"';
+    plain_id[len + 2] = '\0';
+    if (!out->is_derived) {
+      char *field_name = plain_id + len + 3;
+      memcpy(field_name, str, len);
+      field_name[len] = '\0';
+      name = field_name;
+    }
+  }
+  else if (!out->is_derived) {
+    name = apr_pstrmemdup(p, str, len);
   }
   out->name = name;
 
@@ -135,14 +156,8 @@ ta_status_t ta_component_from_item(apr_pool_t *p, const ta_sf_item_t *item,
     return TA_E_COMPONENT_INVALID;
 
   out->item = *item;
-  if (item->params.n == 0) {
-    /* a validated name needs no escaping: its serialization is "name" */
-    char *id = apr_palloc(p, len + 3);
-    id[0] = '"';
-    memcpy(id + 1, name, len);
-    id[len + 1] = '"';
-    id[len + 2] = '\0';
-    out->id = id;
+  if (plain_id) {
+    out->id = plain_id;
     out->id_len = len + 2;
     return TA_OK;
   }
@@ -219,6 +234,17 @@ static inline int word_is_plain(uint64_t w)
   return ((((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & highs) == 0;
 }
 
+/* Both words at once: one test and branch per sixteen bytes. */
+static inline int words_are_plain(uint64_t w, uint64_t w2)
+{
+  static const uint64_t ones = UINT64_C(0x0101010101010101);
+  static const uint64_t highs = UINT64_C(0x8080808080808080);
+  uint64_t del = w ^ (ones * 0x7f), del2 = w2 ^ (ones * 0x7f);
+  uint64_t flags = ((w - ones * 0x20) & ~w) | ((del - ones) & ~del)
+                   | ((w2 - ones * 0x20) & ~w2) | ((del2 - ones) & ~del2);
+  return (flags & highs) == 0;
+}
+
 static int bytes_are_safe(const unsigned char *c, size_t n)
 {
   for (size_t i = 0; i < n; i++)
@@ -227,8 +253,20 @@ static int bytes_are_safe(const unsigned char *c, size_t n)
   return 1;
 }
 
+#if defined(__SSE2__)
+/* Sixteen bytes with no byte below 0x20 (unsigned: min(x, 0x1f) == x) and
+ * none equal to 0x7f; like word_is_plain, a refusal is looked at bytewise. */
+static inline int block_is_plain(const unsigned char *c)
+{
+  __m128i x = _mm_loadu_si128((const __m128i *)(const void *)c);
+  __m128i below = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+  __m128i del = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f));
+  return _mm_movemask_epi8(_mm_or_si128(below, del)) == 0;
+}
+#endif
+
 /* A value goes on one line of the base: no CR, LF or other controls.
- * Returns strlen(v), or NOT_SAFE; eight bytes at a time. */
+ * Returns strlen(v), or NOT_SAFE; sixteen or eight bytes at a time. */
 static size_t safe_length(const char *v)
 {
   size_t len = strlen(v), i = 0;
@@ -236,10 +274,29 @@ static size_t safe_length(const char *v)
   uint64_t w;
   if (len < sizeof(w))
     return bytes_are_safe(c, len) ? len : NOT_SAFE;
-  for (; i + sizeof(w) <= len; i += sizeof(w)) {
+#if defined(__SSE2__)
+  if (len >= 16) {
+    for (; i + 16 <= len; i += 16)
+      if (!block_is_plain(c + i) && !bytes_are_safe(c + i, 16))
+        return NOT_SAFE;
+    /* the last sixteen bytes, overlapping */
+    if (i < len && !block_is_plain(c + len - 16) && !bytes_are_safe(c + len - 16, 16))
+      return NOT_SAFE;
+    return len;
+  }
+#endif
+  for (; i + 2 * sizeof(w) <= len; i += 2 * sizeof(w)) {
+    uint64_t w2;
+    memcpy(&w, c + i, sizeof(w));
+    memcpy(&w2, c + i + sizeof(w), sizeof(w2));
+    if (!words_are_plain(w, w2) && !bytes_are_safe(c + i, 2 * sizeof(w)))
+      return NOT_SAFE;
+  }
+  if (i + sizeof(w) <= len) {
     memcpy(&w, c + i, sizeof(w));
     if (!word_is_plain(w) && !bytes_are_safe(c + i, sizeof(w)))
       return NOT_SAFE;
+    i += sizeof(w);
   }
   if (i < len) { /* the last eight bytes, overlapping */
     memcpy(&w, c + len - sizeof(w), sizeof(w));

@@ -647,6 +647,41 @@ static void test_components_and_limits(void **state)
   assert_int_equal(ta_httpsig_parse(pool, m, "ta", &sig), TA_E_TOO_LARGE);
 }
 
+/* @signature-params is the canonical serialization of the selected inner
+ * list (what ta_sf_serialize_member makes of it), whatever the received
+ * spacing, parameter forms or identifier parameters; also when an
+ * identifier is refused and the signature is still returned for the log. */
+static void test_signature_params_canonical(void **state)
+{
+  (void)state;
+  static const char *const inputs[] = {
+    "ta=()",
+    "ta=();created=1",
+    "ta=(\"@method\")",
+    "ta=(  \"@method\"   \"@target-uri\"  \"trustedapp-user\" );created=1764140000;keyid=\"bench\";nonce=\"n-1\"",
+    "ta=(\"@query-param\";name=\"Pet\" \"example-dict\";key=\"a\" \"content-digest\";sf \"date\";bs \"x\";req=?0)",
+    "ta=(\"@status\";req \"x-y\");alg=\"ed25519\";tag=\"t\";x-ext;x-n=1.50;x-t=tok;x-b=:AAE=:;expires=2",
+    "ta=(\"@method\" \"Bad\");keyid=\"k\";created=3",
+    "ta=(\"@method\" \"@method\");keyid=\"k\"",
+    "ta=(\"@method\";bogus);keyid=\"k\"",
+  };
+  for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+    ta_sf_dict_t d;
+    assert_int_equal(ta_sf_parse_dict(pool, inputs[i], strlen(inputs[i]), &d), TA_OK);
+    const char *want = ta_sf_serialize_member(pool, ta_sf_dict_get(&d, "ta"));
+    assert_non_null(want);
+    ta_httpsig_t *sig = NULL;
+    ta_status_t st = ta_httpsig_parse(pool, request_with(inputs[i], "ta=" SIG64), "ta", &sig);
+    if (!sig)
+      fail_msg("%s: %s without a signature", inputs[i], ta_error_token(st));
+    assert_string_equal(sig->signature_params, want);
+    if (st == TA_OK)
+      assert_true(strstr(sig->base, want) != NULL);
+    else
+      assert_null(sig->base);
+  }
+}
+
 static void test_signer_errors(void **state)
 {
   (void)state;
@@ -835,6 +870,7 @@ int main(void)
     cmocka_unit_test(test_presence_and_labels),
     cmocka_unit_test(test_parameters),
     cmocka_unit_test(test_components_and_limits),
+    cmocka_unit_test(test_signature_params_canonical),
     cmocka_unit_test(test_signer_errors),
     cmocka_unit_test(test_protocol_doc_error_table),
     cmocka_unit_test(test_protocol_doc_example),
