@@ -159,14 +159,18 @@ static void vec_init(vec_t *v, void *stack_space, size_t cap, size_t size)
   v->size = size;
 }
 
+static void vec_grow(apr_pool_t *p, vec_t *v)
+{
+  void *grown = apr_palloc(p, 2 * v->cap * v->size);
+  memcpy(grown, v->elts, v->n * v->size);
+  v->elts = grown;
+  v->cap *= 2;
+}
+
 static void *vec_push(apr_pool_t *p, vec_t *v)
 {
-  if (v->n == v->cap) {
-    void *grown = apr_palloc(p, 2 * v->cap * v->size);
-    memcpy(grown, v->elts, v->n * v->size);
-    v->elts = grown;
-    v->cap *= 2;
-  }
+  if (v->n == v->cap)
+    vec_grow(p, v);
   return (char *)v->elts + v->n++ * v->size;
 }
 
@@ -378,31 +382,32 @@ static ta_status_t parse_bytes(cursor_t *c, ta_sf_bare_t *out)
   if (n_data % 4 == 1 || (n_pad > 0 && (n_data + n_pad) % 4 != 0))
     return TA_E_SF_PARSE;
 
-  unsigned char *buf = (unsigned char *)text_alloc(c, n_data / 4 * 3 + 2 + 1);
-  size_t n = 0, i = 0;
-  for (; i + 4 <= n_data; i += 4) {
-    uint32_t group = b64_at18[in[i]] | b64_at12[in[i + 1]] | b64_at6[in[i + 2]] | b64_at0[in[i + 3]];
+  unsigned char *buf = (unsigned char *)text_alloc(c, n_data / 4 * 3 + 2 + 1), *w = buf;
+  const unsigned char *g = in, *groups_end = in + n_data / 4 * 4;
+  for (; g < groups_end; g += 4, w += 3) {
+    uint32_t group = b64_at18[g[0]] | b64_at12[g[1]] | b64_at6[g[2]] | b64_at0[g[3]];
     if (group & B64_BAD)
       return TA_E_SF_PARSE;
-    buf[n++] = (unsigned char)(group >> 16);
-    buf[n++] = (unsigned char)(group >> 8);
-    buf[n++] = (unsigned char)group;
+    w[0] = (unsigned char)(group >> 16);
+    w[1] = (unsigned char)(group >> 8);
+    w[2] = (unsigned char)group;
   }
   /* The tail has 2 or 3 characters (1 was refused above); pad bits may be
    * non-zero and are dropped. */
-  if (i < n_data) {
-    uint32_t group = b64_at18[in[i]] | b64_at12[in[i + 1]] | (n_data - i == 3 ? b64_at6[in[i + 2]] : 0);
+  size_t tail = n_data % 4;
+  if (tail > 0) {
+    uint32_t group = b64_at18[g[0]] | b64_at12[g[1]] | (tail == 3 ? b64_at6[g[2]] : 0);
     if (group & B64_BAD)
       return TA_E_SF_PARSE;
-    buf[n++] = (unsigned char)(group >> 16);
-    if (n_data - i == 3)
-      buf[n++] = (unsigned char)(group >> 8);
+    *w++ = (unsigned char)(group >> 16);
+    if (tail == 3)
+      *w++ = (unsigned char)(group >> 8);
   }
-  buf[n] = '\0';
+  *w = '\0';
   c->at = close + 1;
   out->type = TA_SF_BYTES;
   out->v.str.ptr = (const char *)buf;
-  out->v.str.len = n;
+  out->v.str.len = (size_t)(w - buf);
   return TA_OK;
 }
 
@@ -503,7 +508,8 @@ static ta_sf_bare_t bare_true(void)
 }
 
 /* 4.2.3.2 Parsing Parameters. A repeated key overwrites the earlier value
- * in its original position. No parameters: items NULL, n 0. */
+ * in its original position (its slot is found before the value is parsed
+ * into it). No parameters: items NULL, n 0. */
 static ta_status_t parse_parameters(cursor_t *c, ta_sf_params_t *out)
 {
   out->items = NULL;
@@ -517,14 +523,8 @@ static ta_status_t parse_parameters(cursor_t *c, ta_sf_params_t *out)
     c->at++;
     skip_sp(c);
     const char *key;
-    ta_sf_bare_t value = bare_true();
     if (parse_key(c, &key) != TA_OK)
       return TA_E_SF_PARSE;
-    if (next_is(c, '=')) {
-      c->at++;
-      if (parse_bare_item(c, &value) != TA_OK)
-        return TA_E_SF_PARSE;
-    }
     ta_sf_param_t *items = params.elts, *slot = NULL;
     for (size_t i = 0; i < params.n; i++) {
       /* the first character settles most comparisons without a call */
@@ -539,7 +539,13 @@ static ta_status_t parse_parameters(cursor_t *c, ta_sf_params_t *out)
       slot = vec_push(c->pool, &params);
       slot->key = key;
     }
-    slot->value = value;
+    if (next_is(c, '=')) {
+      c->at++;
+      if (parse_bare_item(c, &slot->value) != TA_OK)
+        return TA_E_SF_PARSE;
+    } else {
+      slot->value = bare_true();
+    }
   }
   out->items = vec_keep(c->pool, &params);
   out->n = params.n;
@@ -793,14 +799,14 @@ static int out_grow(out_t *o, size_t n)
 
 /* Room for n more bytes at the end of the output (the caller then adds
  * what it wrote to len), or NULL once the output has failed. */
-static char *out_room(out_t *o, size_t n)
+static inline char *out_room(out_t *o, size_t n)
 {
   if (o->failed || (n > o->cap - o->len && !out_grow(o, n)))
     return NULL;
   return o->buf + o->len;
 }
 
-static void out_bytes(out_t *o, const char *s, size_t n)
+static inline void out_bytes(out_t *o, const char *s, size_t n)
 {
   char *w = out_room(o, n);
   if (w == NULL)
@@ -811,7 +817,7 @@ static void out_bytes(out_t *o, const char *s, size_t n)
 
 static void out_str(out_t *o, const char *s) { out_bytes(o, s, strlen(s)); }
 
-static void out_char(out_t *o, char ch)
+static inline void out_char(out_t *o, char ch)
 {
   if (o->failed || (o->len == o->cap && !out_grow(o, 1)))
     return;

@@ -681,6 +681,177 @@ static void test_decimal_from_double(void **state)
   assert_int_equal(ta_sf_decimal_from_double(NAN, &m), TA_E_SF_PARSE);
 }
 
+/* ---- the scanning loops' edges (strings, bytes, numbers) --------------- */
+
+/* Every position of an escape or a refused character in strings of up to
+ * 20 characters, across the parser's and serializer's multi-character
+ * steps; the expected text is built here one character at a time. */
+static void test_string_positions(void **state)
+{
+  apr_pool_t *p = *state;
+  static const char specials[] = { '"', '\\', 0x1f, 0x7f, (char)0x80, '\0' };
+  for (size_t len = 0; len <= 20; len++) {
+    char plain[24];
+    for (size_t i = 0; i < sizeof(plain); i++)
+      plain[i] = (char)('a' + i % 26);
+    ta_sf_item_t item;
+    /* plain, and unterminated */
+    const char *quoted = apr_psprintf(p, "\"%.*s\";x", (int)len, plain);
+    assert_int_equal(ta_sf_parse_item(p, quoted, strlen(quoted), &item), TA_OK);
+    assert_int_equal(item.bare.v.str.len, len);
+    assert_memory_equal(item.bare.v.str.ptr, plain, len);
+    assert_int_equal(item.bare.v.str.ptr[len], '\0');
+    assert_int_equal(item.params.n, 1);
+    assert_int_equal(ta_sf_parse_item(p, quoted, len + 1, &item), TA_E_SF_PARSE);
+
+    for (size_t k = 0; k <= len; k++) {
+      for (size_t sp = 0; sp < sizeof(specials); sp++) {
+        char value[24];
+        memcpy(value, plain, len + 1);   /* len + 1 characters, one of them special */
+        value[k] = specials[sp];
+        int allowed = specials[sp] == '"' || specials[sp] == '\\';
+        /* the serializer escapes DQUOTE and backslash, refuses the rest */
+        char want[64];
+        size_t n = 0;
+        want[n++] = '"';
+        for (size_t i = 0; i <= len; i++) {
+          if (value[i] == '"' || value[i] == '\\')
+            want[n++] = '\\';
+          want[n++] = value[i];
+        }
+        want[n++] = '"';
+        ta_sf_bare_t b = { .type = TA_SF_STRING };
+        b.v.str.ptr = value;
+        b.v.str.len = len + 1;
+        char *text = ta_sf_serialize_bare(p, &b);
+        if (!allowed) {
+          assert_null(text);
+          /* and the parser refuses the raw character */
+          char raw[32];
+          raw[0] = '"';
+          memcpy(raw + 1, value, len + 1);
+          raw[len + 2] = '"';
+          assert_int_equal(ta_sf_parse_item(p, raw, len + 3, &item), TA_E_SF_PARSE);
+          continue;
+        }
+        assert_non_null(text);
+        assert_int_equal(strlen(text), n);
+        assert_memory_equal(text, want, n);
+        assert_int_equal(ta_sf_parse_item(p, want, n, &item), TA_OK);
+        assert_int_equal(item.bare.v.str.len, len + 1);
+        assert_memory_equal(item.bare.v.str.ptr, value, len + 1);
+        /* a backslash before anything else is refused */
+        want[k + 2] = 'n';
+        if (want[k + 1] == '\\')
+          assert_int_equal(ta_sf_parse_item(p, want, n, &item), TA_E_SF_PARSE);
+      }
+    }
+  }
+}
+
+/* Reference base64 (RFC 4648, padded), one bit at a time. */
+static size_t reference_base64(const unsigned char *in, size_t n, char *out)
+{
+  static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t bits = n * 8, o = 0;
+  for (size_t at = 0; at < bits; at += 6) {
+    unsigned sextet = 0;
+    for (size_t b = at; b < at + 6; b++)
+      sextet = sextet << 1 | (b < bits ? (in[b / 8] >> (7 - b % 8)) & 1 : 0);
+    out[o++] = alphabet[sextet];
+  }
+  while (o % 4)
+    out[o++] = '=';
+  out[o] = '\0';
+  return o;
+}
+
+/* Byte sequences of 0 to 40 bytes: the decoder's 4-character groups and
+ * every tail, padded and not, and a refused character in every position. */
+static void test_byte_sequence_lengths(void **state)
+{
+  apr_pool_t *p = *state;
+  unsigned char data[48];
+  for (size_t i = 0; i < sizeof(data); i++)
+    data[i] = (unsigned char)(i * 89 + 7);
+  for (size_t n = 0; n <= 40; n++) {
+    char b64[80];
+    size_t len = reference_base64(data, n, b64);
+    const char *field = apr_psprintf(p, ":%s:", b64);
+    ta_sf_item_t item;
+    assert_int_equal(ta_sf_parse_item(p, field, strlen(field), &item), TA_OK);
+    assert_int_equal(item.bare.type, TA_SF_BYTES);
+    assert_int_equal(item.bare.v.str.len, n);
+    assert_memory_equal(item.bare.v.str.ptr, data, n);
+    assert_string_equal(ta_sf_serialize_item(p, &item), field);
+
+    size_t unpadded = len;
+    while (unpadded > 0 && b64[unpadded - 1] == '=')
+      unpadded--;
+    field = apr_psprintf(p, ":%.*s:", (int)unpadded, b64);
+    assert_int_equal(ta_sf_parse_item(p, field, strlen(field), &item), TA_OK);
+    assert_int_equal(item.bare.v.str.len, n);
+    assert_memory_equal(item.bare.v.str.ptr, data, n);
+
+    for (size_t k = 0; k < unpadded; k++) {
+      char *bad = apr_psprintf(p, ":%s:", b64);
+      bad[1 + k] = "-_.*"[k % 4];   /* base64url and others */
+      assert_int_equal(ta_sf_parse_item(p, bad, strlen(bad), &item), TA_E_SF_PARSE);
+      if (k + 1 < unpadded) {   /* '=' followed by data is not padding */
+        bad[1 + k] = '=';
+        assert_int_equal(ta_sf_parse_item(p, bad, strlen(bad), &item), TA_E_SF_PARSE);
+      }
+    }
+    /* one character past a whole group is no byte */
+    field = apr_psprintf(p, ":%.*sA:", (int)(unpadded / 4 * 4), b64);
+    assert_int_equal(ta_sf_parse_item(p, field, strlen(field), &item), TA_E_SF_PARSE);
+  }
+}
+
+/* Integers at every digit count (and around 2^32, where the serializer
+ * changes arithmetic) against printf, and the parsers' digit limits. */
+static void test_number_digits(void **state)
+{
+  apr_pool_t *p = *state;
+  int64_t values[64];
+  size_t nv = 0;
+  int64_t pow10 = 1;
+  for (int k = 0; k <= 14; k++, pow10 *= 10) {
+    values[nv++] = pow10;
+    values[nv++] = pow10 - 1;
+    values[nv++] = pow10 + 1;
+  }
+  values[nv++] = INT64_C(4294967295);
+  values[nv++] = INT64_C(4294967296);
+  values[nv++] = INT64_C(4294967297);
+  values[nv++] = INT64_C(429496729599);
+  values[nv++] = TA_SF_MAX_INTEGER;
+  for (size_t i = 0; i < nv; i++) {
+    for (int sign = 1; sign >= -1; sign -= 2) {
+      int64_t v = sign * values[i];
+      char want[32];
+      snprintf(want, sizeof(want), "%lld", (long long)v);
+      ta_sf_bare_t b = { .type = TA_SF_INTEGER, .v.integer = v };
+      assert_string_equal(ta_sf_serialize_bare(p, &b), want);
+      ta_sf_item_t item;
+      assert_int_equal(ta_sf_parse_item(p, want, strlen(want), &item), TA_OK);
+      assert_int_equal(item.bare.v.integer, v);
+    }
+  }
+  ta_sf_item_t item;
+  assert_int_equal(ta_sf_parse_item(p, "1234567890123456", 16, &item), TA_E_SF_PARSE);
+  assert_int_equal(ta_sf_parse_item(p, "-1234567890123456", 17, &item), TA_E_SF_PARSE);
+  assert_int_equal(ta_sf_parse_item(p, "123456789012.123", 16, &item), TA_OK);
+  assert_int_equal(item.bare.v.decimal_milli, INT64_C(123456789012123));
+  assert_int_equal(ta_sf_parse_item(p, "1234567890123.1", 15, &item), TA_E_SF_PARSE);
+  assert_int_equal(ta_sf_parse_item(p, "1.1234", 6, &item), TA_E_SF_PARSE);
+  assert_int_equal(ta_sf_parse_item(p, "-1.5", 4, &item), TA_OK);
+  assert_int_equal(item.bare.v.decimal_milli, -1500);
+  assert_int_equal(ta_sf_parse_item(p, "1.", 2, &item), TA_E_SF_PARSE);
+  assert_int_equal(ta_sf_parse_item(p, "1.5.5", 5, &item), TA_E_SF_PARSE);
+  assert_int_equal(ta_sf_parse_item(p, "@1.5", 4, &item), TA_E_SF_PARSE);
+}
+
 static int setup(void **state)
 {
   apr_pool_t *p;
@@ -707,6 +878,9 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_signature_fields_and_lookups, setup, teardown),
     cmocka_unit_test_setup_teardown(test_serializer_refusals, setup, teardown),
     cmocka_unit_test(test_decimal_from_double),
+    cmocka_unit_test_setup_teardown(test_string_positions, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_byte_sequence_lengths, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_number_digits, setup, teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   apr_terminate();
