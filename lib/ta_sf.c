@@ -1043,21 +1043,25 @@ static void ser_bare(out_t *o, const ta_sf_bare_t *b)
     ser_display_string(o, (const unsigned char *)s, b->v.str.len);
 }
 
-/* 4.1.1.3 Serializing a Key: validated and measured in one scan. */
-static void ser_key(out_t *o, const char *key)
+/* 4.1.1.3 Serializing a Key: the length of a valid key, 0 for anything
+ * else (validated and measured in one scan). */
+static size_t key_length(const char *key)
 {
-  if (key == NULL || !has_class(key[0], CC_KEY_FIRST)) {
-    o->failed = 1;
-    return;
-  }
+  if (key == NULL || !has_class(key[0], CC_KEY_FIRST))
+    return 0;
   size_t n = 1;
   while (has_class(key[n], CC_KEY))
     n++;
-  if (key[n] != '\0') {
+  return key[n] == '\0' ? n : 0;
+}
+
+static void ser_key(out_t *o, const char *key)
+{
+  size_t n = key_length(key);
+  if (n == 0)
     o->failed = 1;
-    return;
-  }
-  out_bytes(o, key, n);
+  else
+    out_bytes(o, key, n);
 }
 
 static int is_bare_true(const ta_sf_bare_t *b)
@@ -1075,12 +1079,20 @@ static void ser_params(out_t *o, const ta_sf_params_t *params)
     return;
   }
   for (size_t i = 0; i < params->n; i++) {
-    out_char(o, ';');
-    ser_key(o, params->items[i].key);
-    if (!is_bare_true(&params->items[i].value)) {
-      out_char(o, '=');
-      ser_bare(o, &params->items[i].value);
+    /* ";key" and "=" when a value follows, appended at once */
+    size_t n = key_length(params->items[i].key);
+    int has_value = !is_bare_true(&params->items[i].value);
+    char *w = n == 0 ? NULL : out_room(o, n + 2);
+    if (w == NULL) {
+      o->failed = 1;
+      return;
     }
+    w[0] = ';';
+    memcpy(w + 1, params->items[i].key, n);
+    w[n + 1] = '=';
+    o->len += n + 1 + (size_t)has_value;
+    if (has_value)
+      ser_bare(o, &params->items[i].value);
   }
 }
 
