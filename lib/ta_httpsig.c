@@ -179,24 +179,26 @@ ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
 /* A bare lower-case identifier without parameters ("@method",
  * "content-digest") names exactly the component of that name without
  * flags, key or name: the common case needs no structured-field parse. */
-static int is_plain_identifier(const char *s)
+static size_t plain_identifier_length(const char *s)
 {
-  if (*s == '\0')
-    return 0;
+  const char *start = s;
   for (; *s; s++)
     if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '@'
           || *s == '_' || *s == '.'))
       return 0;
-  return 1;
+  return (size_t)(s - start);
 }
 
 int ta_httpsig_covers(const ta_httpsig_t *sig, const char *component)
 {
   ta_component_t c;
-  if (sig && component && is_plain_identifier(component)) {
+  size_t len = sig && component ? plain_identifier_length(component) : 0;
+  if (len > 0) {
     for (size_t i = 0; i < sig->n_components; i++) {
       const ta_component_t *have = &sig->components[i];
+      /* without parameters the identifier is "name": its length tells most apart */
       if (have->flags == 0 && have->key == NULL && have->qname == NULL
+          && (have->id_len == 0 || have->id_len == len + 2)
           && strcmp(have->name, component) == 0)
         return 1;
     }

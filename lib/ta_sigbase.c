@@ -56,20 +56,24 @@ static int derived_index(const char *name, size_t len)
   return -1;
 }
 
-/* Lower-case tchar only: identifiers name fields in lower case (RFC 9421 2.1):
- * a-z 0-9 !#$%&'*+-.^_`|~ as a bit set over ASCII. */
+/* Lower-case tchar only: identifiers name fields in lower case (RFC 9421 2.1). */
+#define L(c) [(unsigned char)(c)] = 1
+static const unsigned char lower_tchar[256] = {
+  L('a'), L('b'), L('c'), L('d'), L('e'), L('f'), L('g'), L('h'), L('i'), L('j'), L('k'),
+  L('l'), L('m'), L('n'), L('o'), L('p'), L('q'), L('r'), L('s'), L('t'), L('u'), L('v'),
+  L('w'), L('x'), L('y'), L('z'), L('0'), L('1'), L('2'), L('3'), L('4'), L('5'), L('6'),
+  L('7'), L('8'), L('9'), L('!'), L('#'), L('$'), L('%'), L('&'), L('\''), L('*'), L('+'),
+  L('-'), L('.'), L('^'), L('_'), L('`'), L('|'), L('~')
+};
+#undef L
+
 static int is_lower_field_name(const char *s, size_t len)
 {
-  static const uint64_t below_64 = UINT64_C(0x03ff6cfa00000000);
-  static const uint64_t from_64 = UINT64_C(0x57ffffffc0000000);
   if (len == 0)
     return 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    uint64_t set = c < 64 ? below_64 : c < 128 ? from_64 : 0;
-    if (!((set >> (c & 63)) & 1))
+  for (size_t i = 0; i < len; i++)
+    if (!lower_tchar[(unsigned char)s[i]])
       return 0;
-  }
   return 1;
 }
 
