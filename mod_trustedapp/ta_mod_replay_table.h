@@ -10,11 +10,12 @@
 #include <apr_time.h>
 
 #define TA_REPLAY_TABLE_ID_LEN 32
-/* The minimum holds about 70 nonces: only good for seeing an overflow in a
+/* The minimum has 84 slots, about 60 nonces: only good for seeing an overflow in a
  * test. Real tables are megabytes (about 64 bytes per nonce alive at once). */
 #define TA_REPLAY_TABLE_MIN_BYTES ((apr_uint64_t)4 * 1024)
 #define TA_REPLAY_TABLE_MAX_BYTES ((apr_uint64_t)4 * 1024 * 1024 * 1024)
-/* About 260,000 live nonces: ~870 signed requests/s with 300 s signatures. */
+/* 367,000 slots, of which 66-72 % fill before the first eviction: about
+ * 240,000 live nonces, ~800 signed requests/s with 300 s signatures. */
 #define TA_REPLAY_TABLE_DEFAULT_BYTES ((apr_size_t)16 * 1024 * 1024)
 
 typedef struct ta_replay_table ta_replay_table_t;

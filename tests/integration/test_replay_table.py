@@ -32,10 +32,10 @@ def test_default_is_the_table_and_refuses_a_replay(httpd, app):
     srv = httpd(apps=[app])
     m = srv.wait_log(NEW_TABLE)
     assert m and int(m.group(1)) == DEFAULT_BYTES, srv.error_log()
-    # 328-byte buckets of 8 slots after a header and the bucket locks (256
+    # 320-byte buckets of 7 slots after a header and the bucket locks (256
     # process-shared mutexes, about 10 KB): the fixed part takes under 64 buckets.
     slots = int(m.group(2))
-    assert DEFAULT_BYTES // 328 * 8 - 64 * 8 <= slots <= DEFAULT_BYTES // 328 * 8, slots
+    assert DEFAULT_BYTES // 320 * 7 - 64 * 7 <= slots <= DEFAULT_BYTES // 320 * 7, slots
     s = tasig.sign_request("GET", srv.url("/rest/"), app.key, app.id, user="alice")
     assert srv.request("GET", "/rest/", s.headers).status == 200
     r = srv.request("GET", "/rest/", s.headers)
