@@ -89,6 +89,15 @@ const char *ta_error_fix(ta_status_t code);
 /* Reverse lookup of a token received in a response header; -1 if unknown. */
 int ta_error_from_token(const char *token);
 
+/* For functions every failure path ends in: GCC and clang then treat the
+ * paths that reach them as unlikely and move them, with the messages they
+ * format, out of the code an accepted request runs through. */
+#if defined(__GNUC__)
+#define TA_FAILURE_PATH __attribute__((cold))
+#else
+#define TA_FAILURE_PATH
+#endif
+
 /* Response header carrying the token, and the optional detail header. */
 #define TA_ERROR_HEADER "TrustedApp-Error"
 #define TA_ERROR_DETAIL_HEADER "TrustedApp-Error-Detail"

@@ -34,6 +34,11 @@ ta_status_t ta_verify_fail(ta_verdict_t *out, ta_status_t st, const char *detail
   return st;
 }
 
+static int needs_escape(unsigned char c)
+{
+  return c < 0x20 || c >= 0x7f || c == '\\' || c == '\'' || c == '"';
+}
+
 static const char *log_text(apr_pool_t *p, const char *s, size_t max)
 {
   static const char hex[] = "0123456789abcdef";
@@ -43,11 +48,16 @@ static const char *log_text(apr_pool_t *p, const char *s, size_t max)
   int truncated = len > max;
   if (truncated)
     len = max;
+  size_t clean = 0;
+  while (clean < len && needs_escape((unsigned char)s[clean]) == 0)
+    clean++;
+  if (clean == len && !truncated)
+    return s;   /* nothing to escape: the text itself (callers never modify it) */
   char *buf = apr_palloc(p, len * 4 + 4);
   size_t n = 0;
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'' || c == '"') {
+    if (needs_escape(c)) {
       buf[n++] = '\\';
       buf[n++] = 'x';
       buf[n++] = hex[c >> 4];

@@ -12,7 +12,7 @@
 #define TA_VERIFY_LOG_ID_MAX 128
 
 /* Sets out->status and out->detail and returns status. */
-ta_status_t ta_verify_fail(ta_verdict_t *out, ta_status_t st, const char *detail);
+TA_FAILURE_PATH ta_status_t ta_verify_fail(ta_verdict_t *out, ta_status_t st, const char *detail);
 
 /* A claimed identifier made safe for logs: printable ASCII, no quotes or
  * backslashes (as \xHH), truncated. */

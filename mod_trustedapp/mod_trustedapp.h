@@ -179,7 +179,7 @@ void ta_mod_export(request_rec *r, const ta_mod_auth_note_t *note);
 const ta_mod_auth_note_t *ta_mod_auth_note(const request_rec *r);
 void ta_mod_set_auth_note(request_rec *r, const ta_mod_auth_note_t *note);
 /* Logs one line, sets the error headers and returns the HTTP status. */
-int ta_mod_fail(request_rec *r, const ta_dir_conf_t *dc, const ta_policy_t *pol,
+TA_FAILURE_PATH int ta_mod_fail(request_rec *r, const ta_dir_conf_t *dc, const ta_policy_t *pol,
                 const ta_msg_t *msg, ta_status_t st, const ta_verdict_t *v,
                 const char *client_ip, const char *detail);
 /* "TA<code> <token>" prefix for log lines not tied to a request failure. */
