@@ -27,8 +27,9 @@ ta_digest_alg_t ta_digest_alg_from_name(const char *name);
 /* Digest length in bytes, 0 for TA_DIGEST_NONE. */
 size_t ta_digest_alg_len(ta_digest_alg_t alg);
 
-/* One-shot digest of data into out (room for TA_DIGEST_MAX_LEN): TA_OK,
- * TA_E_DIGEST_INVALID for an unsupported algorithm, TA_E_INTERNAL. */
+/* One-shot digest of data into out (room for ta_digest_alg_len(alg)
+ * bytes): TA_OK, TA_E_DIGEST_INVALID for an unsupported algorithm,
+ * TA_E_INTERNAL. */
 ta_status_t ta_digest_once(ta_digest_alg_t alg, const void *data, size_t len,
                            unsigned char *out, size_t *out_len);
 

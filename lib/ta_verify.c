@@ -327,6 +327,7 @@ ta_status_t ta_verify_request(apr_pool_t *p, const ta_registry_t *reg,
     out->user = NULL;
     out->replay_key = NULL;
     out->replay_expires = 0;
+    memset(out->replay_id, 0, sizeof out->replay_id);
     out->content_digest = NULL;
     if (out->detail == NULL)
       out->detail = ta_error_summary(st);

@@ -77,6 +77,8 @@ typedef struct {
   const char *client_cert_issuer;
 } ta_conn_t;
 
+#define TA_VERDICT_REPLAY_ID_LEN 32
+
 typedef struct {
   ta_status_t status;
   const char *detail;            /* for logs and the optional detail header; never secrets */
@@ -87,6 +89,10 @@ typedef struct {
   /* Replay record the caller must store atomically on success (key NULL: nothing). */
   const char *replay_key;
   apr_time_t replay_expires;
+  /* The record's fixed-length cache id, set with replay_key: SHA-256 of the
+   * record (the hash replay_key names for native requests; of replay_key
+   * itself for Seraph). Its bytes are uniform, as hashed stores need. */
+  unsigned char replay_id[TA_VERDICT_REPLAY_ID_LEN];
   /* Body integrity: when set, the caller must check the body against it. */
   const char *content_digest;    /* the covered Content-Digest field value */
   long clock_offset_sec;         /* created - now, for diagnosis */

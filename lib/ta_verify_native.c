@@ -150,14 +150,16 @@ static ta_status_t check_keys(apr_pool_t *p, const ta_app_t *app, const ta_https
 }
 
 /* Fixed-length cache key: app ids and nonces are bounded but together may
- * exceed what memcache accepts, and a hash keeps the key free of separators. */
-static const char *replay_key(apr_pool_t *p, const char *app_id, const char *nonce)
+ * exceed what memcache accepts, and a hash keeps the key free of separators.
+ * The hash itself goes to md (the verdict's replay_id). */
+static const char *replay_key(apr_pool_t *p, const char *app_id, const char *nonce,
+                              unsigned char md[TA_VERDICT_REPLAY_ID_LEN])
 {
   static const char hex[] = "0123456789abcdef";
-  unsigned char md[TA_DIGEST_MAX_LEN];
   size_t md_len = 0;
   const char *material = apr_pstrcat(p, app_id, "\n", nonce, NULL);
-  if (ta_digest_once(TA_DIGEST_SHA256, material, strlen(material), md, &md_len) != TA_OK)
+  if (ta_digest_once(TA_DIGEST_SHA256, material, strlen(material), md, &md_len) != TA_OK
+      || md_len != TA_VERDICT_REPLAY_ID_LEN)
     return NULL;
   char *key = apr_palloc(p, sizeof("rfc9421:") + md_len * 2);
   memcpy(key, "rfc9421:", 8);
@@ -215,7 +217,7 @@ ta_status_t ta_verify_native(apr_pool_t *p, const ta_registry_t *reg, const ta_p
   const char *key = NULL;
   apr_time_t key_expires = 0;
   if (pol->replay_protection) {
-    key = replay_key(p, app->id, sig->nonce);
+    key = replay_key(p, app->id, sig->nonce, out->replay_id);
     if (key == NULL)
       return ta_verify_fail(out, TA_E_INTERNAL, "hashing the replay key failed");
     /* The signature is acceptable until created + limit (or expires);

@@ -102,7 +102,7 @@ static int check_authn(request_rec *r)
     int seraph = v.protocol && !strcmp(v.protocol, "seraph");
     int overflow_refused = 0;
     apr_time_t created = apr_time_from_sec(apr_time_sec(now) + v.clock_offset_sec);
-    st = ta_mod_replay_record(r, v.replay_key, v.replay_expires, created,
+    st = ta_mod_replay_record(r, v.replay_id, v.replay_expires, created,
                               seraph ? pol.seraph_future_skew_sec : pol.future_skew_sec,
                               ta_mod_flag(dc->replay_refuse_overflow, 0), &overflow_refused,
                               &detail);

@@ -131,12 +131,13 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
 void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s);
 /* TrustedAppReplayCache: "table[:BYTES]" (the built-in shared-memory nonce
  * table, also the default) or a socache provider "name[:args]". */
-/* Records the key unless present: TA_OK, TA_E_REPLAY (seen before) or
+/* Records the verdict's replay id (TA_VERDICT_REPLAY_ID_LEN bytes) unless
+ * present: TA_OK, TA_E_REPLAY (seen before) or
  * TA_E_REPLAY_UNAVAILABLE (cache or lock failed, or, with refuse_overflow,
  * the cache overflowed after this request could first have been used:
  * created <= overflow time + future_skew_sec; *overflow_refused is then set,
  * and TrustedAppReplayCacheFailure open does not override it). */
-ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
+ta_status_t ta_mod_replay_record(request_rec *r, const unsigned char *id, apr_time_t expires,
                                  apr_time_t created, int future_skew_sec, int refuse_overflow,
                                  int *overflow_refused, const char **detail);
 

@@ -32,7 +32,6 @@
 #include <apr_global_mutex.h>
 #include "ap_provider.h"
 #include "util_mutex.h"
-#include "ta_digest.h"
 
 #define TA_REPLAY_USERDATA "mod_trustedapp:replay-cache"
 
@@ -328,34 +327,6 @@ void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s)
   }
 }
 
-static int hex_nibble(char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
-
-/* The library's keys are "<protocol>:<SHA-256 in hex>": the digest itself
- * is the cache id, so it is not hashed a second time. Its first byte is
- * uniform, as shmcb's choice of sub-cache (and the sentinels) need. Any
- * other key is hashed. */
-static int digest_of_key(const char *key, unsigned char *id, size_t *id_len)
-{
-  const char *hex = strchr(key, ':');
-  if (hex == NULL || strlen(++hex) != 64)
-    return 0;
-  for (unsigned i = 0; i < 32; i++) {
-    int hi = hex_nibble(hex[2 * i]), lo = hex_nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0)
-      return 0;
-    id[i] = (unsigned char)(hi << 4 | lo);
-  }
-  *id_len = 32;
-  return 1;
-}
-
 /* Socache providers: look up, then store when absent (under the mutex).
  * *overflow: shmcb's last overflow of the id's sub-cache (0: none, or
  * another provider, which must be sized not to evict). */
@@ -405,12 +376,14 @@ static ta_status_t overflow_verdict(request_rec *r, apr_time_t overflow, apr_tim
   return TA_E_REPLAY_UNAVAILABLE;
 }
 
-ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t expires,
+/* The verdict's replay id is the table's id and the socache key. */
+_Static_assert(TA_VERDICT_REPLAY_ID_LEN == TA_REPLAY_TABLE_ID_LEN, "replay ids are table ids");
+
+ta_status_t ta_mod_replay_record(request_rec *r, const unsigned char *id, apr_time_t expires,
                                  apr_time_t created, int future_skew_sec, int refuse_overflow,
                                  int *overflow_refused, const char **detail)
 {
-  unsigned char id[TA_DIGEST_MAX_LEN];
-  size_t id_len = 0;
+  const size_t id_len = TA_VERDICT_REPLAY_ID_LEN;
   apr_time_t now, overflow = 0;
   apr_status_t rv, urv;
   ta_status_t st;
@@ -419,15 +392,6 @@ ta_status_t ta_mod_replay_record(request_rec *r, const char *key, apr_time_t exp
   *overflow_refused = 0;
   if (!replay_ready) {
     *detail = "replay cache not initialised";
-    return TA_E_REPLAY_UNAVAILABLE;
-  }
-  if (!digest_of_key(key, id, &id_len)
-      && ta_digest_once(TA_DIGEST_SHA256, key, strlen(key), id, &id_len) != TA_OK) {
-    *detail = "cannot hash the replay key";
-    return TA_E_REPLAY_UNAVAILABLE;
-  }
-  if (replay_table && id_len != TA_REPLAY_TABLE_ID_LEN) {
-    *detail = "replay key digest has the wrong length";
     return TA_E_REPLAY_UNAVAILABLE;
   }
   now = apr_time_now();

@@ -467,6 +467,11 @@ static void test_success_verdict(void **state)
   assert_non_null(v.replay_key);
   assert_int_equal(strncmp(v.replay_key, "rfc9421:", 8), 0);
   assert_int_equal(strlen(v.replay_key), 8 + 64);
+  /* the binary id is the hash the key names */
+  char id_hex[2 * TA_VERDICT_REPLAY_ID_LEN + 1];
+  for (size_t i = 0; i < TA_VERDICT_REPLAY_ID_LEN; i++)
+    snprintf(id_hex + 2 * i, 3, "%02x", v.replay_id[i]);
+  assert_string_equal(v.replay_key + 8, id_hex);
   /* created + timeout + future skew margin */
   assert_true(v.replay_expires == apr_time_from_sec(NOW_SEC - 3 + APP1_TIMEOUT_SEC + TA_DEFAULT_FUTURE_SKEW_SEC));
   assert_null(v.content_digest);
@@ -478,6 +483,7 @@ static void test_success_verdict(void **state)
   vcase_t other = {.name = "other nonce", .want = TA_OK, .nonce = "another-nonce-0123456789"};
   assert_int_equal(run_case(&other, &v2), TA_OK);
   assert_string_not_equal(v.replay_key, v2.replay_key);
+  assert_memory_not_equal(v.replay_id, v2.replay_id, TA_VERDICT_REPLAY_ID_LEN);
   vcase_t exp = {.name = "expires", .want = TA_OK, .has_expires = 1, .expires_delta = 10};
   assert_int_equal(run_case(&exp, &v2), TA_OK);
   assert_true(v2.replay_expires == apr_time_from_sec(NOW_SEC + 10 + TA_DEFAULT_FUTURE_SKEW_SEC));
@@ -555,6 +561,12 @@ static void test_seraph(void **state)
   pol.replay_protection = 1;
   assert_int_equal(ta_verify_request(tpool, registry, &pol, m, &conn, now, &v), TA_OK);
   assert_non_null(v.replay_key);
+  /* its binary id: SHA-256 of the key (the cache id the module used to compute) */
+  unsigned char md[TA_DIGEST_MAX_LEN];
+  size_t md_len = 0;
+  assert_int_equal(ta_digest_once(TA_DIGEST_SHA256, v.replay_key, strlen(v.replay_key), md, &md_len), TA_OK);
+  assert_int_equal(md_len, TA_VERDICT_REPLAY_ID_LEN);
+  assert_memory_equal(v.replay_id, md, TA_VERDICT_REPLAY_ID_LEN);
 
   /* the shared user rules apply to the certificate's user */
   m = seraph_request("/rest/x", "administrator", NOW_SEC);
