@@ -49,11 +49,35 @@ size_t ta_digest_alg_len(ta_digest_alg_t alg)
  * implementation up again, under its store's lock, on every digest. */
 static EVP_MD *sha256_md, *sha512_md;
 static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
+/* Each thread's context for ta_digest_once, freed when the thread ends:
+ * EVP_Digest allocates and frees a context (twice malloc) per call. */
+static pthread_key_t once_ctx_key;
+static int once_ctx_key_ok;
+
+static void free_once_ctx(void *ctx)
+{
+  EVP_MD_CTX_free(ctx);
+}
 
 static void fetch_digests(void)
 {
   sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
   sha512_md = EVP_MD_fetch(NULL, "SHA512", NULL);
+  once_ctx_key_ok = pthread_key_create(&once_ctx_key, free_once_ctx) == 0;
+}
+
+/* This thread's context, made on first use; NULL when that fails. */
+static EVP_MD_CTX *once_ctx(void)
+{
+  EVP_MD_CTX *ctx;
+  if (!once_ctx_key_ok)
+    return NULL;
+  ctx = pthread_getspecific(once_ctx_key);
+  if (ctx == NULL && (ctx = EVP_MD_CTX_new()) != NULL && pthread_setspecific(once_ctx_key, ctx) != 0) {
+    EVP_MD_CTX_free(ctx);
+    ctx = NULL;
+  }
+  return ctx;
 }
 
 static const EVP_MD *evp_md_of(ta_digest_alg_t alg)
@@ -73,7 +97,11 @@ ta_status_t ta_digest_once(ta_digest_alg_t alg, const void *data, size_t len,
   unsigned int n = 0;
   if (md == NULL)
     return TA_E_DIGEST_INVALID;
-  if (EVP_Digest(data, len, out, &n, md, NULL) != 1 || n != ta_digest_alg_len(alg))
+  EVP_MD_CTX *ctx = once_ctx();
+  int ok = ctx != NULL ? EVP_DigestInit_ex2(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, data, len) == 1
+                             && EVP_DigestFinal_ex(ctx, out, &n) == 1
+                       : EVP_Digest(data, len, out, &n, md, NULL) == 1;
+  if (!ok || n != ta_digest_alg_len(alg))
     return TA_E_INTERNAL;
   *out_len = n;
   return TA_OK;

@@ -29,7 +29,8 @@ size_t ta_digest_alg_len(ta_digest_alg_t alg);
 
 /* One-shot digest of data into out (room for ta_digest_alg_len(alg)
  * bytes): TA_OK, TA_E_DIGEST_INVALID for an unsupported algorithm,
- * TA_E_INTERNAL. */
+ * TA_E_INTERNAL. Runs in a context each thread keeps, whose state outlives
+ * the call: not for secrets. */
 ta_status_t ta_digest_once(ta_digest_alg_t alg, const void *data, size_t len,
                            unsigned char *out, size_t *out_len);
 
