@@ -406,11 +406,36 @@ static int has_upper(const char *s, size_t len)
   return 0;
 }
 
+/* Eight bytes with each ASCII upper-case letter lowered (bit 0x20 set). */
+static inline uint64_t word_lower(uint64_t w)
+{
+  static const uint64_t ones = UINT64_C(0x0101010101010101);
+  static const uint64_t highs = UINT64_C(0x8080808080808080);
+  uint64_t ascii = w & ones * 0x7f; /* no carries between bytes below */
+  uint64_t upper = (ascii + ones * (0x80 - 'A')) & ~(ascii + ones * (0x80 - 'Z' - 1)) & ~w & highs;
+  return w | (upper >> 2);
+}
+
 static void copy_lower(char *d, const char *s, size_t len)
 {
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    d[i] = (unsigned)(c - 'A') < 26u ? (char)(c - 'A' + 'a') : c;
+  uint64_t w;
+  if (len < sizeof(w)) {
+    for (size_t i = 0; i < len; i++) {
+      char c = s[i];
+      d[i] = (unsigned)(c - 'A') < 26u ? (char)(c - 'A' + 'a') : c;
+    }
+    return;
+  }
+  size_t i = 0;
+  for (; i + sizeof(w) <= len; i += sizeof(w)) {
+    memcpy(&w, s + i, sizeof(w));
+    w = word_lower(w);
+    memcpy(d + i, &w, sizeof(w));
+  }
+  if (i < len) { /* the last eight bytes, overlapping what is already lowered */
+    memcpy(&w, s + len - sizeof(w), sizeof(w));
+    w = word_lower(w);
+    memcpy(d + len - sizeof(w), &w, sizeof(w));
   }
 }
 

@@ -443,7 +443,8 @@ static void test_refusals(void **state)
 static void test_field_name_case(void **state)
 {
   (void)state;
-  static const char base_name[] = "x-abcdefghijklmnopqrstuv";
+  /* neighbours at the edges of A-Z and a-z, so a carry between bytes shows */
+  static const char base_name[] = "x@AZ[`az{@AZ[`az{@AZ[`az{";
   static const size_t lens[] = {1, 2, 7, 8, 9, 15, 16, 17};
   char a[32], b[32];
   ta_msg_t *m = ta_msg_make(pool);
@@ -463,6 +464,24 @@ static void test_field_name_case(void **state)
           int want = apr_cstr_casecmp(a, b) == 0;
           if (ta_msg_name_eq(a, b) != want || ta_msg_field_count(m, b) != want)
             fail_msg("len %zu pos %zu: 0x%02x vs 0x%02x", len, positions[pi], x, y);
+        }
+      }
+    }
+  }
+  /* after a non-ASCII byte (no carry may reach the next byte) */
+  static const unsigned char high[] = {0x80, 0xbf, 0xc0, 0xe1, 0xff};
+  for (size_t h = 0; h < sizeof(high); h++) {
+    for (size_t len = 8; len <= 9; len++) {
+      for (int x = 1; x < 256; x++) {
+        for (int y = 1; y < 256; y++) {
+          memcpy(a, base_name, len);
+          memcpy(b, base_name, len);
+          a[len] = b[len] = '\0';
+          a[3] = b[3] = (char)high[h];
+          a[4] = (char)x;
+          b[4] = (char)y;
+          if (ta_msg_name_eq(a, b) != (apr_cstr_casecmp(a, b) == 0))
+            fail_msg("after 0x%02x: 0x%02x vs 0x%02x", high[h], x, y);
         }
       }
     }
@@ -568,6 +587,54 @@ static void test_field_name_bytes(void **state)
   }
 }
 
+/* Scheme and authority are signed in lower case: exactly the bytes A-Z are
+ * lowered, wherever they sit, in @scheme, @authority and @target-uri. */
+static void test_lower_case_bytes(void **state)
+{
+  (void)state;
+  char authority[40], scheme[40], want[120];
+  ta_msg_t *m = ta_msg_make(pool);
+  m->method = "GET";
+  m->path = "/P";
+  m->query = "Q=A";
+  ta_component_t target_uri, auth, sch;
+  assert_int_equal(ta_component_parse(pool, "@target-uri", &target_uri), TA_OK);
+  assert_int_equal(ta_component_parse(pool, "@authority", &auth), TA_OK);
+  assert_int_equal(ta_component_parse(pool, "@scheme", &sch), TA_OK);
+  for (size_t len = 1; len <= 20; len++) {
+    for (size_t pos = 0; pos < len; pos++) {
+      for (int x = 0x20; x < 256; x++) {
+        if (x == 0x7f)
+          continue;
+        /* neighbours at the edges of A-Z, so a carry between bytes shows */
+        for (size_t i = 0; i < len; i++)
+          authority[i] = "@AZ[`az{"[(i + len) % 8];
+        authority[len] = '\0';
+        authority[pos] = (char)x;
+        memcpy(scheme, authority, len + 1);
+        m->authority = authority;
+        m->scheme = scheme;
+        char lowered[40];
+        for (size_t i = 0; i <= len; i++)
+          lowered[i] = (char)(authority[i] >= 'A' && authority[i] <= 'Z' ? authority[i] + 32 : authority[i]);
+        const char **values;
+        size_t n;
+        assert_int_equal(ta_component_values(pool, m, &auth, &values, &n), TA_OK);
+        if (strcmp(values[0], lowered) != 0)
+          fail_msg("@authority len %zu pos %zu byte 0x%02x: %s", len, pos, x, values[0]);
+        assert_int_equal(ta_component_values(pool, m, &sch, &values, &n), TA_OK);
+        assert_string_equal(values[0], lowered);
+        assert_int_equal(ta_component_values(pool, m, &target_uri, &values, &n), TA_OK);
+        snprintf(want, sizeof(want), "%s://%s/P?Q=A", lowered, lowered);
+        if (strcmp(values[0], want) != 0)
+          fail_msg("@target-uri len %zu pos %zu byte 0x%02x: %s", len, pos, x, values[0]);
+        /* the message itself is left as it was */
+        assert_int_equal(authority[pos], (char)x);
+      }
+    }
+  }
+}
+
 int main(void)
 {
   apr_initialize();
@@ -584,6 +651,7 @@ int main(void)
     cmocka_unit_test(test_field_lines_joined),
     cmocka_unit_test(test_value_bytes),
     cmocka_unit_test(test_field_name_bytes),
+    cmocka_unit_test(test_lower_case_bytes),
   };
   int rc = cmocka_run_group_tests(tests, setup, teardown);
   apr_pool_destroy(pool);
