@@ -268,19 +268,25 @@ static ta_status_t verify_mtls(apr_pool_t *p, const ta_registry_t *reg, const ta
   return st;
 }
 
+ta_status_t ta_verify_user_lines(apr_pool_t *p, const ta_policy_t *pol, const char *value, int n,
+                                 const char **user, ta_verdict_t *out)
+{
+  *user = NULL;
+  if (n > 1)
+    return ta_verify_fail(out, TA_E_USER_INVALID,
+                          apr_psprintf(p, "%d %s header lines: assert one user", n,
+                                       pol->user_header ? pol->user_header : TA_DEFAULT_USER_HEADER));
+  *user = n == 1 ? value : NULL;
+  return TA_OK;
+}
+
 ta_status_t ta_verify_user_header(apr_pool_t *p, const ta_policy_t *pol, const ta_msg_t *msg,
                                   const char **user, ta_verdict_t *out)
 {
-  const char *name = pol->user_header ? pol->user_header : TA_DEFAULT_USER_HEADER;
-  int n = ta_msg_field_count(msg, name);
-  *user = NULL;
-  if (n == 0)
-    return TA_OK;
-  if (n > 1)
-    return ta_verify_fail(out, TA_E_USER_INVALID,
-                          apr_psprintf(p, "%d %s header lines: assert one user", n, name));
-  *user = ta_msg_field(p, msg, name);
-  return TA_OK;
+  int n = 0;
+  const char *value = ta_msg_field_lines(p, msg, pol->user_header ? pol->user_header
+                                                                  : TA_DEFAULT_USER_HEADER, &n);
+  return ta_verify_user_lines(p, pol, value, n, user, out);
 }
 
 ta_status_t ta_verify_request(apr_pool_t *p, const ta_registry_t *reg,

@@ -44,6 +44,10 @@ ta_status_t ta_verify_policy(apr_pool_t *p, const ta_policy_t *pol, const ta_msg
  * absent; TA_E_USER_INVALID when sent on several lines. */
 ta_status_t ta_verify_user_header(apr_pool_t *p, const ta_policy_t *pol, const ta_msg_t *msg,
                                   const char **user, ta_verdict_t *out);
+/* The same from its value and line count, already looked up
+ * (ta_msg_field_lines). */
+ta_status_t ta_verify_user_lines(apr_pool_t *p, const ta_policy_t *pol, const char *value, int n,
+                                 const char **user, ta_verdict_t *out);
 
 /* RFC 9421 profile. Called when Signature-Input or Signature is present. */
 ta_status_t ta_verify_native(apr_pool_t *p, const ta_registry_t *reg, const ta_policy_t *pol,

@@ -64,9 +64,10 @@ static ta_status_t check_params(apr_pool_t *p, const ta_policy_t *pol, const ta_
   return TA_OK;
 }
 
-/* *digest gets the covered Content-Digest value when the request has a body. */
+/* *digest gets the covered Content-Digest value when the request has a body.
+ * user_lines: how many lines of the user header the request carries. */
 static ta_status_t check_coverage(apr_pool_t *p, const ta_policy_t *pol, const ta_msg_t *msg,
-                                  const ta_conn_t *conn, const ta_httpsig_t *sig,
+                                  const ta_conn_t *conn, const ta_httpsig_t *sig, int user_lines,
                                   const char **digest, ta_verdict_t *out)
 {
   *digest = NULL;
@@ -81,7 +82,7 @@ static ta_status_t check_coverage(apr_pool_t *p, const ta_policy_t *pol, const t
                                      : "neither @target-uri nor @authority and @path are covered");
   const char *user_header = pol->user_header ? pol->user_header : TA_DEFAULT_USER_HEADER;
   /* Field names compare case-insensitively; the message names the component in lower case. */
-  if (ta_msg_field_count(msg, user_header) > 0 && !ta_httpsig_covers_field(sig, user_header)) {
+  if (user_lines > 0 && !ta_httpsig_covers_field(sig, user_header)) {
     char *lower = apr_pstrdup(p, user_header);
     for (char *c = lower; *c; c++)
       if (*c >= 'A' && *c <= 'Z')
@@ -90,11 +91,11 @@ static ta_status_t check_coverage(apr_pool_t *p, const ta_policy_t *pol, const t
                           apr_psprintf(p, "the user header %s is sent but not covered", lower));
   }
   if (conn->has_body) {
-    if (ta_msg_field_count(msg, TA_DIGEST_FIELD) == 0)
+    const char *value = ta_msg_field_lines(p, msg, TA_DIGEST_FIELD, NULL);
+    if (value == NULL)
       return ta_verify_fail(out, TA_E_DIGEST_MISSING, "the request has a body but no Content-Digest");
     if (!ta_httpsig_covers_field(sig, "content-digest"))
       return ta_verify_fail(out, TA_E_COVERAGE, "the request has a body but content-digest is not covered");
-    const char *value = ta_msg_field(p, msg, TA_DIGEST_FIELD);
     ta_digest_expect_t expect;
     if (ta_digest_parse(p, value, strlen(value), &expect) != TA_OK)
       return ta_verify_fail(out, TA_E_DIGEST_INVALID,
@@ -156,9 +157,14 @@ static const char *replay_key(apr_pool_t *p, const char *app_id, const char *non
                               unsigned char md[TA_VERDICT_REPLAY_ID_LEN])
 {
   static const char hex[] = "0123456789abcdef";
-  size_t md_len = 0;
-  const char *material = apr_pstrcat(p, app_id, "\n", nonce, NULL);
-  if (ta_digest_once(TA_DIGEST_SHA256, material, strlen(material), md, &md_len) != TA_OK
+  size_t md_len = 0, id_len = strlen(app_id), nonce_len = strlen(nonce);
+  char stack[512];
+  char *material = id_len + 1 + nonce_len <= sizeof stack ? stack
+                                                          : apr_palloc(p, id_len + 1 + nonce_len);
+  memcpy(material, app_id, id_len);
+  material[id_len] = '\n';
+  memcpy(material + id_len + 1, nonce, nonce_len);
+  if (ta_digest_once(TA_DIGEST_SHA256, material, id_len + 1 + nonce_len, md, &md_len) != TA_OK
       || md_len != TA_VERDICT_REPLAY_ID_LEN)
     return NULL;
   char *key = apr_palloc(p, sizeof("rfc9421:") + md_len * 2);
@@ -196,8 +202,14 @@ ta_status_t ta_verify_native(apr_pool_t *p, const ta_registry_t *reg, const ta_p
     return ta_verify_fail(out, TA_E_APP_DISABLED,
                           apr_psprintf(p, "application '%s' is disabled", out->claimed_app_id));
 
+  /* The user header is looked up once: coverage needs its presence, the
+   * policy (after the signature verified) its value. */
+  int user_lines = 0;
+  const char *user_value = ta_msg_field_lines(p, msg, pol->user_header ? pol->user_header
+                                                                       : TA_DEFAULT_USER_HEADER,
+                                              &user_lines);
   const char *digest = NULL;
-  if ((st = check_coverage(p, pol, msg, conn, sig, &digest, out)) != TA_OK)
+  if ((st = check_coverage(p, pol, msg, conn, sig, user_lines, &digest, out)) != TA_OK)
     return st;
 
   apr_interval_time_t limit = ta_verify_age_limit(app, pol, 1);
@@ -229,7 +241,7 @@ ta_status_t ta_verify_native(apr_pool_t *p, const ta_registry_t *reg, const ta_p
   }
 
   const char *user = NULL;
-  if ((st = ta_verify_user_header(p, pol, msg, &user, out)) != TA_OK)
+  if ((st = ta_verify_user_lines(p, pol, user_value, user_lines, &user, out)) != TA_OK)
     return st;
   if ((st = ta_verify_policy(p, pol, msg, conn, app, user, 0, 0, 1, out)) != TA_OK)
     return st;

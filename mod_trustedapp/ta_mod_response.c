@@ -150,12 +150,10 @@ void ta_mod_strip_lookalikes(request_rec *r, const ta_dir_conf_t *dc)
                   ta_mod_tag(r->pool, TA_OK), APR_ARRAY_IDX(names, i, const char *));
     apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
   }
-  apr_table_unset(r->subprocess_env, "TRUSTEDAPP_ID");
-  apr_table_unset(r->subprocess_env, "TRUSTEDAPP_NAME");
-  apr_table_unset(r->subprocess_env, "TRUSTEDAPP_PROTOCOL");
-  apr_table_unset(r->subprocess_env, "TRUSTEDAPP_USER");
 }
 
+/* apr_table_setn replaces every earlier entry of a name: whatever set
+ * TRUSTEDAPP_* before (SetEnvIf on a client header, say) is gone. */
 void ta_mod_export(request_rec *r, const ta_mod_auth_note_t *note)
 {
   /* Seraph clients look for the filter's success marker. */
