@@ -44,7 +44,8 @@ static const char *authority_of(request_rec *r, const char *scheme)
                                                         (unsigned)port));
   }
   colon = strrchr(a, ':');
-  if (colon && !strchr(colon, ']')) {
+  /* Only a port ending in the default's last digit can be the default. */
+  if (colon && !strchr(colon, ']') && a[strlen(a) - 1] == (dflt == 80 ? '0' : '3')) {
     char *end = NULL;
     long port = strtol(colon + 1, &end, 10);
     if (colon[1] && !*end && port == (long)dflt)
@@ -68,7 +69,7 @@ ta_msg_t *ta_mod_build_msg(request_rec *r)
   m->target = target;
 
   /* Absolute-form targets (forward proxies) carry scheme://authority. */
-  if (!strncasecmp(target, "http://", 7) || !strncasecmp(target, "https://", 8)) {
+  if (target[0] != '/' && (!strncasecmp(target, "http://", 7) || !strncasecmp(target, "https://", 8))) {
     const char *rest = strstr(target, "://") + 3;
     const char *slash = strpbrk(rest, "/?");
     target = slash ? slash : "/";

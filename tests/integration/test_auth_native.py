@@ -155,6 +155,27 @@ def test_authority_path_query_coverage_is_accepted(shared_httpd, app):
     assert r.status == 200, (r.error, srv.error_log())
 
 
+@pytest.mark.parametrize("host, signed_authority", [
+    ("127.0.0.1:80", "127.0.0.1"),            # the scheme's default port is dropped
+    ("Example.TEST:80", "example.test"),      # and the name lower-cased
+    ("EXAMPLE.test:8080", "example.test:8080"),  # another port ending in 0 is kept
+    ("example.test:443", "example.test:443"),    # 443 is only https's default
+])
+def test_target_uri_authority_from_the_host_header(shared_httpd, app, host, signed_authority):
+    """@target-uri is signed with the Host the client sent, normalised as
+    RFC 9421 and RFC 3986 6.2.3 ask; the module must derive the same."""
+    srv = shared_httpd(apps=[app])
+    s = tasig.sign_request("GET", "http://%s/echo/h" % signed_authority, app.key, app.id, user="alice")
+    r = srv.request("GET", "/echo/h", [("Host", host)] + s.headers)
+    assert r.status == 200, (r.error, srv.error_log())
+    # signed for the host as sent with the default port: a different authority
+    if signed_authority != host.lower():
+        s = tasig.sign_request("GET", "http://%s/echo/h" % host.lower().replace(":80", ":81"), app.key,
+                               app.id, user="alice")
+        r = srv.request("GET", "/echo/h", [("Host", host)] + s.headers)
+        assert (r.status, r.error) == (401, "bad-signature")
+
+
 def test_alg_parameter_must_match_registered_key(httpd):
     a = App("rsa", alg="rsa-pss-sha512")
     srv = httpd(apps=[a])
