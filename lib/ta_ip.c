@@ -28,7 +28,6 @@ typedef struct {
   size_t n;
   ta_ip_group_t *groups;
   size_t n_groups;
-  size_t addr_bytes;
 } ta_ip_family_t;
 
 struct ta_ip_set {
@@ -180,9 +179,8 @@ static int net_cmp(const void *a, const void *b)
 }
 
 /* Sorts, drops duplicates, and indexes the distinct prefix lengths. */
-static void family_build(apr_pool_t *p, ta_ip_family_t *f, size_t addr_bytes)
+static void family_build(apr_pool_t *p, ta_ip_family_t *f)
 {
-  f->addr_bytes = addr_bytes;
   f->n_groups = 0;
   if (f->n == 0)
     return;
@@ -231,20 +229,50 @@ ta_status_t ta_ip_set_parse(apr_pool_t *p, const char *const *patterns, size_t n
     ta_ip_family_t *f = is_v6 ? &s->v6 : &s->v4;
     f->nets[f->n++] = net;
   }
-  family_build(p, &s->v4, 4);
-  family_build(p, &s->v6, 16);
+  family_build(p, &s->v4);
+  family_build(p, &s->v6);
   s->count = n;
   *out = s;
   return TA_OK;
 }
 
-static int family_match(const ta_ip_family_t *f, const unsigned char *addr)
+static uint32_t load_be32(const unsigned char *a)
+{
+  return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | (uint32_t)a[3];
+}
+
+/* IPv4 nets compare as big-endian integers: the same order as memcmp of
+ * their bytes, the order family_build sorted them in. */
+static int v4_match(const ta_ip_family_t *f, const unsigned char *addr)
+{
+  uint32_t a = load_be32(addr);
+  for (size_t gi = 0; gi < f->n_groups; gi++) {
+    const ta_ip_group_t *g = &f->groups[gi];
+    uint32_t key = g->len == 0 ? 0 : a & (0xffffffffu << (32 - g->len));
+    size_t lo = g->start, hi = lo + g->count;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      uint32_t net = load_be32(f->nets[mid].addr);
+      if (net == key)
+        return 1;
+      if (net < key)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  }
+  return 0;
+}
+
+static int v6_match(const ta_ip_family_t *f, const unsigned char *addr)
 {
   for (size_t gi = 0; gi < f->n_groups; gi++) {
     const ta_ip_group_t *g = &f->groups[gi];
     unsigned char key[16] = {0};
-    memcpy(key, addr, f->addr_bytes);
-    mask_bytes(key, f->addr_bytes, g->len);
+    size_t whole = g->len / 8;
+    memcpy(key, addr, whole);
+    if (g->len % 8)
+      key[whole] = addr[whole] & (unsigned char)(0xffu << (8 - g->len % 8));
     size_t lo = g->start, hi = lo + g->count;
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
@@ -260,24 +288,57 @@ static int family_match(const ta_ip_family_t *f, const unsigned char *addr)
   return 0;
 }
 
-/* Parses an address for matching: 1 = IPv4 (4 bytes), 2 = IPv6, 0 = bad. */
+/* Strict dotted quad read straight from the NUL-terminated text: the
+ * grammar of parse_v4_parts without wildcards (4 decimal parts 0-255, no
+ * leading zeros), in one pass with no length scan first. */
+static int parse_dotted_quad(const char *text, unsigned char out[4])
+{
+  const unsigned char *u = (const unsigned char *)text;
+  for (int part = 0; part < 4; part++) {
+    if (part > 0 && *u++ != '.')
+      return 0;
+    unsigned v = (unsigned)u[0] - '0';
+    if (v > 9)
+      return 0;
+    u++;
+    if (v != 0) { /* a leading '0' stands alone */
+      unsigned d = (unsigned)u[0] - '0';
+      if (d <= 9) {
+        v = v * 10 + d;
+        u++;
+        d = (unsigned)u[0] - '0';
+        if (d <= 9) {
+          v = v * 10 + d;
+          u++;
+          if (v > 255)
+            return 0;
+        }
+      }
+    }
+    out[part] = (unsigned char)v;
+  }
+  return *u == '\0';
+}
+
+/* Parses an address for matching: 1 = IPv4 (4 bytes), 2 = IPv6, 0 = bad.
+ * A text that is not a dotted quad is IPv6 or nothing: without a ':' the
+ * dotted-quad grammar was the only one it could match. */
 static int parse_address(const char *ip, unsigned char out[16])
 {
   if (ip == NULL)
     return 0;
+  if (parse_dotted_quad(ip, out))
+    return 1;
   size_t len = strnlen(ip, TA_IP_MAX_TEXT);
-  if (len == 0 || len >= TA_IP_MAX_TEXT)
+  if (len == 0 || len >= TA_IP_MAX_TEXT || memchr(ip, ':', len) == NULL)
     return 0;
-  if (memchr(ip, ':', len)) {
-    if (!parse_v6(ip, len, out))
-      return 0;
-    if (is_v4_mapped(out)) {
-      memmove(out, out + 12, 4);
-      return 1;
-    }
-    return 2;
+  if (!parse_v6(ip, len, out))
+    return 0;
+  if (is_v4_mapped(out)) {
+    memmove(out, out + 12, 4);
+    return 1;
   }
-  return parse_v4_parts(ip, len, 0, out, NULL) ? 1 : 0;
+  return 2;
 }
 
 int ta_ip_set_match(const ta_ip_set_t *s, const char *ip)
@@ -286,8 +347,8 @@ int ta_ip_set_match(const ta_ip_set_t *s, const char *ip)
   if (s == NULL)
     return 0;
   switch (parse_address(ip, addr)) {
-  case 1: return family_match(&s->v4, addr);
-  case 2: return family_match(&s->v6, addr);
+  case 1: return v4_match(&s->v4, addr);
+  case 2: return v6_match(&s->v6, addr);
   default: return 0;
   }
 }

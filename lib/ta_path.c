@@ -25,13 +25,34 @@ static int hexval(unsigned char c)
   return -1;
 }
 
-/* Bytes written literally in the canonical form: unreserved, and the pchar
- * sub-delims except ';' (which would read as a segment parameter). */
+/* How a byte appears in the canonical form. LITERAL: written as itself
+ * (unreserved, and the pchar sub-delims except ';', which would read as a
+ * segment parameter). ESCAPED: written as upper-case %XX. 0: refused
+ * (controls, DEL, '\\', and '/' when it comes from a decoded escape). */
+enum { BYTE_REFUSED = 0, BYTE_LITERAL = 1, BYTE_ESCAPED = 2 };
+
+static const unsigned char byte_form[256] = {
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  2, 1, 2, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 1, 2, 2,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 2, 2, 1,
+  2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 1, 0,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+  2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
 static int is_literal(unsigned char c)
 {
-  if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
-    return 1;
-  return c != '\0' && strchr("-._~!$&'()*+,=:@", c) != NULL;
+  return byte_form[c] == BYTE_LITERAL;
 }
 
 static int is_forbidden_byte(unsigned char c)
@@ -39,11 +60,61 @@ static int is_forbidden_byte(unsigned char c)
   return c < 0x20 || c == 0x7f || c == '\\';
 }
 
+static int upper_hexval(unsigned char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* 1 when path is exactly what normalize_general would return for it, so it
+ * can be used as is: within TA_PATH_MAX_INPUT, starts with '/', segments
+ * made of literal bytes and upper-case escapes of bytes that are not
+ * literal (and not refused), no empty segment except a trailing one, no
+ * "." or ".." segment. Reads at most TA_PATH_MAX_INPUT + 3 bytes. */
+static int is_canonical(const char *path)
+{
+  const unsigned char *s = (const unsigned char *)path;
+  if (s[0] != '/')
+    return 0;
+  size_t seg_start = 1, i = 1;
+  for (;;) {
+    if (i > TA_PATH_MAX_INPUT)
+      return 0;
+    unsigned char c = s[i];
+    if (byte_form[c] == BYTE_LITERAL) {
+      i++;
+      continue;
+    }
+    if (c == '/' || c == '\0') {
+      size_t seg_len = i - seg_start;
+      if (seg_len == 0 && c == '/')
+        return 0; /* "//" collapses */
+      if (seg_len > 0 && seg_len <= 2 && s[seg_start] == '.' && s[i - 1] == '.')
+        return 0; /* "." or ".." */
+      if (c == '\0')
+        return 1;
+      seg_start = ++i;
+      continue;
+    }
+    if (c != '%')
+      return 0;
+    int hi = upper_hexval(s[i + 1]);
+    int lo = hi >= 0 ? upper_hexval(s[i + 2]) : -1;
+    if (lo < 0 || byte_form[hi * 16 + lo] != BYTE_ESCAPED)
+      return 0;
+    i += 3;
+  }
+}
+
 typedef struct {
   size_t start, len;         /* in the output buffer */
 } seg_t;
 
-ta_status_t ta_path_normalize(apr_pool_t *p, const char *raw_path, const char **out)
+/* The full algorithm: decode, refuse, re-encode, resolve dot segments. */
+static ta_status_t normalize_general(apr_pool_t *p, const char *raw_path, const char **out)
 {
   static const char hex[] = "0123456789ABCDEF";
   if (raw_path == NULL || raw_path[0] != '/')
@@ -132,6 +203,18 @@ ta_status_t ta_path_normalize(apr_pool_t *p, const char *raw_path, const char **
   res[n] = '\0';
   *out = res;
   return TA_OK;
+}
+
+ta_status_t ta_path_normalize(apr_pool_t *p, const char *raw_path, const char **out)
+{
+  if (raw_path == NULL || raw_path[0] != '/')
+    return TA_E_PATH_NOT_ALLOWED;
+  /* Most request paths are already canonical: no copy, no allocation. */
+  if (is_canonical(raw_path)) {
+    *out = raw_path;
+    return TA_OK;
+  }
+  return normalize_general(p, raw_path, out);
 }
 
 static int cmp_len(const char *a, size_t alen, const char *b, size_t blen)

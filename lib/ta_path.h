@@ -21,7 +21,10 @@ typedef struct ta_path_set ta_path_set_t;
  * resolve '.' and '..' (above root is refused). A decoded byte that is not
  * an unreserved character is re-encoded as upper-case %XX so the output is
  * canonical and a second decode by anyone yields the same path. A trailing
- * '/' is kept ("/a/" stays "/a/", "/a/." becomes "/a/"). */
+ * '/' is kept ("/a/" stays "/a/", "/a/." becomes "/a/").
+ * *out may be raw_path itself (nothing allocated) when raw_path is already
+ * canonical; otherwise it is allocated from p. Either way it lives as long
+ * as the shorter of raw_path and p. */
 ta_status_t ta_path_normalize(apr_pool_t *p, const char *raw_path, const char **out);
 
 /* Prefixes must start with '/'; they are normalised like paths (a trailing

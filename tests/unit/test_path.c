@@ -9,7 +9,9 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 
-#include "ta_path.h"
+/* The library source itself, compiled again here so the differential tests
+ * can reach its static normalize_general and is_canonical. */
+#include "ta_path.c"
 
 #include "test_pool.h"
 
@@ -89,6 +91,112 @@ static void test_normalize_refused(void **state)
   assert_int_equal(ta_path_normalize(pool, huge, &out), TA_E_PATH_NOT_ALLOWED);
   huge[TA_PATH_MAX_INPUT] = '\0';
   assert_int_equal(ta_path_normalize(pool, huge, &out), TA_OK);
+}
+
+/* The fast path (is_canonical) and the general algorithm must agree on one
+ * input: an accepted input is the general algorithm's output for it, and
+ * every general output (within the input bound) is accepted as canonical. */
+static int check_agreement(apr_pool_t *p, const char *raw)
+{
+  const char *general = NULL;
+  ta_status_t general_rv = normalize_general(p, raw, &general);
+  int canonical = raw[0] == '/' && is_canonical(raw);
+  if (canonical) {
+    if (general_rv != TA_OK)
+      fail_msg("fast path accepts '%s', general refuses (%d)", raw, general_rv);
+    if (strcmp(general, raw) != 0)
+      fail_msg("fast path accepts '%s', general gives '%s'", raw, general);
+  }
+  if (general_rv == TA_OK && strlen(general) <= TA_PATH_MAX_INPUT && !is_canonical(general))
+    fail_msg("'%s' -> '%s' is not accepted as canonical", raw, general);
+  const char *pub = NULL;
+  ta_status_t pub_rv = ta_path_normalize(p, raw, &pub);
+  if (pub_rv != general_rv || (pub_rv == TA_OK && strcmp(pub, general) != 0))
+    fail_msg("ta_path_normalize('%s') differs from the general algorithm", raw);
+  if (pub_rv == TA_OK && (pub == raw) != canonical)
+    fail_msg("'%s': returned the input itself only when canonical", raw);
+  return canonical;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rng_next(void)
+{
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return rng_state;
+}
+
+static void test_fast_path_matches_general_on_cases(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    check_agreement(pool, good[i].raw);
+    assert_true(check_agreement(pool, good[i].normalized));
+  }
+  const char *more[] = {
+    "/", "/a", "/a/", "/rest/api/2/issue", "/protected", "/a/./b", "/a/../b", "/./", "/../",
+    "/.", "/..", "/...", "/a/.", "/a/..", "/a//", "//", "/a%20b", "/a%2fb", "/a%2Fb", "/a%41",
+    "/a%3B", "/a%3b", "/a%25", "/a%5C", "/a%7F", "/a%7E", "/a%C3%A9", "/a%c3%a9", "/a%", "/a%2",
+    "/a%G0", "/a;b", "/a\\b", "/a b", "/a\x7f", "/a\x01", "/caf\xc3\xa9", "/a%00", "/a%2E",
+    "/%2E%2E", "/.a", "/a.", "/..a/", "/a/.../",
+  };
+  for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+    check_agreement(pool, more[i]);
+
+  /* The input bound applies to the fast path too. */
+  char *huge = apr_palloc(pool, TA_PATH_MAX_INPUT + 2);
+  memset(huge, 'a', TA_PATH_MAX_INPUT + 1);
+  huge[0] = '/';
+  huge[TA_PATH_MAX_INPUT + 1] = '\0';
+  assert_false(is_canonical(huge));
+  check_agreement(pool, huge);
+  huge[TA_PATH_MAX_INPUT] = '\0';
+  assert_true(is_canonical(huge));
+  memcpy(huge + TA_PATH_MAX_INPUT - 2, "%20", 4); /* an escape ending past the bound */
+  assert_false(is_canonical(huge));
+  check_agreement(pool, huge);
+}
+
+static void test_fast_path_matches_general_random(void **state)
+{
+  (void)state;
+  static const char alphabet[] = {
+    'a', 'Z', '0', '.', '/', ';', '%', '2', 'e', 'f', '~', '-', ':', '@', '\\', 0x7f, 0x01,
+    'E', 'F', 'B', '3', '5', 'C', '/', '.', '%', ' ', (char)0x80,
+  };
+  enum { N = 1000000, MAX_LEN = 20 };
+  apr_pool_t *sub = NULL;
+  assert_int_equal(apr_pool_create(&sub, pool), APR_SUCCESS);
+  char buf[MAX_LEN + 2];
+  size_t canonical = 0, refused = 0;
+  for (size_t n = 0; n < N; n++) {
+    uint64_t r = rng_next();
+    size_t len = 1 + (size_t)(r % MAX_LEN);
+    r >>= 8;
+    buf[0] = (r & 63) == 0 ? 'a' : '/'; /* now and then a path without the leading '/' */
+    r >>= 6;
+    for (size_t i = 1; i < len; i++) {
+      if (r < sizeof(alphabet))
+        r = rng_next();
+      buf[i] = alphabet[r % sizeof(alphabet)];
+      r /= sizeof(alphabet);
+    }
+    buf[len] = '\0';
+    const char *out = NULL;
+    if (check_agreement(sub, buf))
+      canonical++;
+    else if (normalize_general(sub, buf, &out) != TA_OK)
+      refused++;
+    if (n % 4096 == 0)
+      apr_pool_clear(sub);
+  }
+  apr_pool_destroy(sub);
+  /* The inputs cover all three outcomes in bulk. */
+  assert_true(canonical > 10000);
+  assert_true(refused > 10000);
+  assert_true(N - canonical - refused > 10000);
 }
 
 static ta_path_set_t *set_of(const char *const *prefixes, size_t n)
@@ -222,6 +330,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_normalize_good, setup, teardown),
     cmocka_unit_test_setup_teardown(test_normalize_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_fast_path_matches_general_on_cases, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_fast_path_matches_general_random, setup, teardown),
     cmocka_unit_test_setup_teardown(test_segment_boundaries, setup, teardown),
     cmocka_unit_test_setup_teardown(test_hostile_paths, setup, teardown),
     cmocka_unit_test_setup_teardown(test_root_allows_all, setup, teardown),
