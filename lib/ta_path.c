@@ -247,9 +247,13 @@ ta_status_t ta_path_set_parse(apr_pool_t *p, const char *const *prefixes, size_t
                             prefixes[i] ? prefixes[i] : "(null)");
       return TA_E_CONFIG;
     }
+    /* The set outlives the caller's strings, and normalisation may have
+     * returned prefixes[i] itself. */
     size_t len = strlen(norm);
     if (len > 1 && norm[len - 1] == '/')
       norm = apr_pstrmemdup(p, norm, len - 1);
+    else if (norm == prefixes[i])
+      norm = apr_pstrmemdup(p, norm, len);
     if (strcmp(norm, "/") == 0)
       s->allows_all = 1;
     s->prefixes[i] = norm;

@@ -285,6 +285,25 @@ static void test_prefix_normalisation_and_errors(void **state)
   }
 }
 
+/* The set keeps its own copies: a canonical prefix is not kept by pointer
+ * into the caller's (possibly temporary) strings. */
+static void test_set_copies_prefixes(void **state)
+{
+  (void)state;
+  char canonical[] = "/rest/api", trailing[] = "/wiki/", raw[] = "/a/./b";
+  const char *prefixes[] = {canonical, trailing, raw};
+  ta_path_set_t *s = set_of(prefixes, 3);
+  memset(canonical, 'x', sizeof(canonical) - 1);
+  memset(trailing, 'x', sizeof(trailing) - 1);
+  memset(raw, 'x', sizeof(raw) - 1);
+  assert_true(allowed(s, "/rest/api/x"));
+  assert_true(allowed(s, "/wiki/page"));
+  assert_true(allowed(s, "/a/b"));
+  assert_false(allowed(s, "/xxxxxxxxx"));
+  assert_true(ta_path_set_match_raw(s, "/rest/api/x"));
+  assert_true(ta_path_set_match_raw(s, "/a/./b/c"));
+}
+
 static void test_empty_and_null_sets(void **state)
 {
   (void)state;
@@ -336,6 +355,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_hostile_paths, setup, teardown),
     cmocka_unit_test_setup_teardown(test_root_allows_all, setup, teardown),
     cmocka_unit_test_setup_teardown(test_prefix_normalisation_and_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_set_copies_prefixes, setup, teardown),
     cmocka_unit_test_setup_teardown(test_empty_and_null_sets, setup, teardown),
     cmocka_unit_test_setup_teardown(test_raw_mode, setup, teardown),
     cmocka_unit_test_setup_teardown(test_large_set, setup, teardown),
