@@ -8,9 +8,9 @@
 # Environment (defaults in brackets):
 #   BENCH_BUILD_DIR       build tree [<repo>/build/release]; built with scripts/build.sh
 #   BENCH_SKIP_BUILD=1    use the build tree as it is
-#   BENCH_REQUESTS        requests per measured run [20000]
+#   BENCH_REQUESTS        requests per measured run [12000]
 #   BENCH_CONNECTIONS     concurrent wrk connections [32]
-#   BENCH_ROUNDS          rounds of open + key-type runs, medians reported [5]
+#   BENCH_ROUNDS          rounds of open + key-type runs, medians reported [9]
 #   BENCH_REGISTRY_SIZES  applications per registry-size run ["10 1000 100000"]
 #   BENCH_PATTERNS        IP patterns and path prefixes of the one large app [1000]
 #   BENCH_SOAK_SECONDS    length of the memory-growth run [60]
@@ -20,6 +20,7 @@
 #   BENCH_PERF=1          add an in-situ perf profile of one ed25519 run (indicative:
 #                         DWARF unwinding through libcrypto loses call chains)
 #   BENCH_SERIAL=0        skip the one-connection comparison
+#   BENCH_SERIAL_ROUNDS   rounds of the one-connection comparison [5]
 #   BENCH_INSTRUCTIONS=0  skip the instruction counts under valgrind (about 3 minutes)
 #   BENCH_INSTRUCTION_REQUESTS  requests per path under valgrind [300]
 set -euo pipefail
@@ -30,9 +31,9 @@ build=${BENCH_BUILD_DIR:-$src/build/release}
 if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
   : "${BENCH_REQUESTS:=2000}" "${BENCH_REGISTRY_SIZES:=10 1000}" "${BENCH_SOAK_SECONDS:=5}" "${BENCH_ROUNDS:=1}"
 fi
-requests=${BENCH_REQUESTS:-20000}
+requests=${BENCH_REQUESTS:-12000}
 conns=${BENCH_CONNECTIONS:-32}
-rounds=${BENCH_ROUNDS:-5}
+rounds=${BENCH_ROUNDS:-9}
 sizes=${BENCH_REGISTRY_SIZES:-10 1000 100000}
 patterns=${BENCH_PATTERNS:-1000}
 soak_seconds=${BENCH_SOAK_SECONDS:-60}
@@ -360,10 +361,17 @@ open_runs+=("$prev_open")
 for round in $(seq 1 "$rounds"); do
   for i in "${!key_types[@]}"; do
     kt=${key_types[$i]}
-    auth_line=$(run_wrk "$work/list-$kt-$round" /protected)
+    # the control verifies its own signatures: the list's headers ride along
+    # unused. The pair's order alternates by round, so a drift of the
+    # machine's speed within a pair cancels out over the rounds.
+    if ((round % 2)); then
+      auth_line=$(run_wrk "$work/list-$kt-$round" /protected)
+      control_line=$(run_wrk "$work/list-$kt-$round" "/verify-$kt")
+    else
+      control_line=$(run_wrk "$work/list-$kt-$round" "/verify-$kt")
+      auth_line=$(run_wrk "$work/list-$kt-$round" /protected)
+    fi
     runs[$kt]+="$auth_line"$'\n'
-    # the control verifies its own signatures: the list's headers ride along unused
-    control_line=$(run_wrk "$work/list-$kt-$round" "/verify-$kt")
     control_cpu[$kt]+=" $(field "$control_line" cpu_us)"
     pair_control[$kt]+=" $(python3 -c "print('%.2f' % ($(field "$auth_line" cpu_us) - $(field "$control_line" cpu_us)))")"
     control_bad=$((control_bad + $(field "$control_line" non2xx)))
@@ -382,6 +390,8 @@ done
 
 median() { python3 -c 'import statistics, sys; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 spread() { python3 -c 'import sys; v = [float(x) for x in sys.argv[1:]]; print("%.0f-%.0f" % (min(v), max(v)))' "$@"; }
+# quartiles VALUES...: "Q1-Q3" (the middle half of the values)
+quartiles() { python3 -c 'import statistics, sys; q = statistics.quantiles([float(x) for x in sys.argv[1:]], n=4, method="inclusive"); print("%.1f-%.1f" % (q[0], q[2]))' "$@"; }
 sum_field() { local t=0 l; while read -r l; do [[ -n "$l" ]] && t=$((t + $(field "$l" "$1"))); done; echo $t; }
 
 open_rps=(); for l in "${open_runs[@]}"; do open_rps+=("$(field "$l" rps)"); done
@@ -412,7 +422,7 @@ for kt in "${key_types[@]}"; do
   ctl=$(median ${control_cpu[$kt]})
   beyond_ctl=$(python3 -c "print('%.1f' % $(median ${pair_control[$kt]}))")
   pct_ctl=$(python3 -c "print('%.1f%%' % ($beyond_ctl / $noauth_us * 100))")
-  results+=("$kt|$r|$o|$(median "${cpus[@]}")|$oc|$f|$beyond|$pct|$ctl|$beyond_ctl|$pct_ctl|$(sum_field non2xx <<<"${runs[$kt]}")|req/s $(spread "${vals[@]}"), overhead by CPU $(spread ${pair_cpu[$kt]}) us, by req/s $(spread ${pair_overheads[$kt]}) us, p99 $(median "${p99s[@]}") us${samples:+; $samples}")
+  results+=("$kt|$r|$o|$(median "${cpus[@]}")|$oc|$f|$beyond|$pct|$ctl|$beyond_ctl|$pct_ctl|$(sum_field non2xx <<<"${runs[$kt]}")|req/s $(spread "${vals[@]}"), overhead by CPU $(spread ${pair_cpu[$kt]}) us, by req/s $(spread ${pair_overheads[$kt]}) us, beyond control per round $(spread ${pair_control[$kt]}) us (middle half $(quartiles ${pair_control[$kt]})), p99 $(median "${p99s[@]}") us${samples:+; $samples}")
 done
 
 # In-situ split of one ed25519 run (perf, DWARF call graphs on the server's
@@ -454,19 +464,26 @@ serial_row=""
 if [[ "${BENCH_SERIAL:-1}" == 1 ]]; then
   note "one-connection runs (ed25519)"
   serial_n=$((requests / 2))
+  serial_rounds=${BENCH_SERIAL_ROUNDS:-5}
   s_open=() s_auth=() s_ctl=()
-  for round in 1 2 3; do
+  for round in $(seq 1 "$serial_rounds"); do
     sign "$work/list-serial-$round" bench-ed25519 "$work/ed25519.key" "$(per_thread_total "$serial_n")" "$port"
     s_open+=("$(conns=1 run_wrk "$work/list-serial-$round" /open | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
-    s_ctl+=("$(conns=1 run_wrk "$work/list-serial-$round" /verify-ed25519 | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
-    s_auth+=("$(conns=1 run_wrk "$work/list-serial-$round" /protected | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
+    # control and /protected in alternating order, as above
+    if ((round % 2)); then
+      s_ctl+=("$(conns=1 run_wrk "$work/list-serial-$round" /verify-ed25519 | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
+      s_auth+=("$(conns=1 run_wrk "$work/list-serial-$round" /protected | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
+    else
+      s_auth+=("$(conns=1 run_wrk "$work/list-serial-$round" /protected | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
+      s_ctl+=("$(conns=1 run_wrk "$work/list-serial-$round" /verify-ed25519 | sed -n 's/.*cpu_us=\([^ ]*\).*/\1/p')")
+    fi
   done
   serial_row=$(python3 -c "
 import statistics as st
 o, c, a, f = [$(IFS=,; echo "${s_open[*]}")], [$(IFS=,; echo "${s_ctl[*]}")], [$(IFS=,; echo "${s_auth[*]}")], ${floor[ed25519]}
 m = st.median
 over = m([x - y for x, y in zip(a, o)]); beyond_ctl = [x - y for x, y in zip(a, c)]
-print('one connection, ed25519 (CPU per response; medians over 3 interleaved rounds, differences paired per round): no auth %.1f us, control %.1f us, protected %.1f us; overhead %.1f us, beyond the verify floor %.1f us = %.1f%%, beyond the control %.1f us = %.1f%% of the no-auth cost (per round: %s us)' % (m(o), m(c), m(a), over, over - f, (over - f) / m(o) * 100, m(beyond_ctl), m(beyond_ctl) / m(o) * 100, ', '.join('%.1f' % d for d in beyond_ctl)))")
+print('one connection, ed25519 (CPU per response; medians over $serial_rounds interleaved rounds, differences paired per round): no auth %.1f us, control %.1f us, protected %.1f us; overhead %.1f us, beyond the verify floor %.1f us = %.1f%%, beyond the control %.1f us = %.1f%% of the no-auth cost (per round: %s us)' % (m(o), m(c), m(a), over, over - f, (over - f) / m(o) * 100, m(beyond_ctl), m(beyond_ctl) / m(o) * 100, ', '.join('%.1f' % d for d in beyond_ctl)))")
 fi
 
 # ---------------------------------------------------------------- 1b. instruction counts
