@@ -15,6 +15,7 @@
 #include "ta_ip.c"
 
 #include "test_pool.h"
+#include "test_rng.h"
 
 static ta_ip_set_t *set_of(const char *const *pats, size_t n)
 {
@@ -330,20 +331,7 @@ static int ref_set_match(const ta_ip_set_t *s, const char *ip)
   }
 }
 
-static uint64_t rng_state = 0x2545f4914f6cdd1du;
 
-static uint64_t rng_next(void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
-
-static unsigned rng_below(unsigned n)
-{
-  return (unsigned)(rng_next() % n);
-}
 
 /* Address-like text: near-valid dotted quads, inet_ntop IPv6 (some
  * IPv4-mapped), or junk from the characters address parsers care about,
@@ -410,6 +398,7 @@ static void random_address(char *buf, size_t size)
 static void test_parser_matches_reference(void **state)
 {
   (void)state;
+  rng_state = 0x2545f4914f6cdd1du;   /* the inputs these tests were written with */
   static const char *cases[] = {
     "0.0.0.0", "255.255.255.255", "1.2.3.4", "01.2.3.4", "1.2.3.04", "1.2.3.256", "1.2.3",
     "1.2.3.4.5", "1.2.3.4 ", " 1.2.3.4", "1..2.3", "1.2.3.", ".1.2.3", "1234.1.1.1", "1.2.3.4:80",

@@ -14,6 +14,7 @@
 #include "ta_path.c"
 
 #include "test_pool.h"
+#include "test_rng.h"
 
 static const struct {
   const char *raw, *normalized;
@@ -118,15 +119,6 @@ static int check_agreement(apr_pool_t *p, const char *raw)
   return canonical;
 }
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint64_t rng_next(void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return rng_state;
-}
 
 static void test_fast_path_matches_general_on_cases(void **state)
 {
