@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -726,6 +727,45 @@ static void test_fork_shares_table(void **state)
   assert_int_equal(insert(t, b, FAR, T0 + 6, &ov, &ev), 1);
 }
 
+/* A process killed while it holds a bucket lock leaves the (robust) lock
+ * owner-dead: the next locker must take it over, neither wait forever nor
+ * fail. The 4 KiB table has one lock, which every insert takes; children
+ * insert in a tight loop (about half of each insert runs under the lock)
+ * and are killed at staggered moments, so some die holding it. After each
+ * kill the parent stores a fresh id and finds it again, under an alarm that
+ * ends the test program if a lock is never given back. */
+static void test_dead_lock_holder_is_taken_over(void **state)
+{
+  (void)state;
+  ta_replay_table_t *t = new_table(4 * KIB);
+  unsigned char id[TA_REPLAY_TABLE_ID_LEN];
+  apr_time_t ov;
+  int ev, status;
+
+  for (uint32_t k = 0; k < 40; k++) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      for (uint32_t i = 0;; i++) {
+        apr_time_t o;
+        int e;
+        make_id(id, 40 + k, i);
+        ta_replay_table_insert(t, id, FAR, T0 + i, &o, &e);
+      }
+    }
+    usleep(1000 + 150 * k);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+
+    alarm(10);
+    make_id(id, 39, k);
+    assert_int_equal(insert(t, id, FAR, T0 + k, &ov, &ev), 0);
+    assert_int_equal(insert(t, id, FAR, T0 + k, &ov, &ev), 1);
+    alarm(0);
+  }
+}
+
 /* The eviction counter and the warning time live in the shared header too. */
 static void test_fork_shares_counters(void **state)
 {
@@ -794,6 +834,7 @@ int main(void)
     cmocka_unit_test(test_warn_due),
     cmocka_unit_test(test_fork_shares_table),
     cmocka_unit_test(test_fork_shares_counters),
+    cmocka_unit_test(test_dead_lock_holder_is_taken_over),
   };
   apr_initialize();
   int rc = cmocka_run_group_tests(tests, setup, teardown);
