@@ -170,3 +170,35 @@ def test_seraph_insecure_versions_warns_at_startup(httpd, app):
 def test_module_loaded_but_unused_costs_nothing(httpd):
     srv = httpd(conf='<Location "/">\n  Require all granted\n</Location>\n')
     assert srv.request("GET", "/rest/").status == 200
+
+
+def test_error_document_outside_the_protected_area(httpd, app):
+    """A local ErrorDocument for 401 is served with the 401 status, and the
+    module's answer survives httpd's internal redirect to it: the error token
+    and WWW-Authenticate are still sent. Accepted requests are untouched."""
+    srv = httpd(conf=PROTECTED_CONF + "ErrorDocument 401 /public/denied.html\n", apps=[app])
+    (srv.docroot / "public" / "denied.html").write_text("custom denial page\n")
+    r = srv.request("GET", "/rest/")
+    assert r.status == 401 and b"custom denial page" in r.body, r.body
+    assert r.error == "no-credentials"
+    assert r.headers.get("WWW-Authenticate", "").startswith("TrustedApp realm=")
+    r = srv.signed("GET", "/rest/", app)
+    assert r.status == 200 and b"content of /rest" in r.body
+    assert not re.search(r"\[(\w+:)?(error|crit|alert|emerg)\]", srv.error_log())
+
+
+def test_error_document_inside_the_protected_area(httpd, app):
+    """An ErrorDocument that itself needs authentication is not served to a
+    refused request (the internal redirect inherits the refusal): httpd falls
+    back to its own 401 body, with the module's headers, without a 500 or a
+    loop. The one refusal is logged once."""
+    srv = httpd(conf=PROTECTED_CONF + "ErrorDocument 401 /rest/denied.html\n", apps=[app])
+    (srv.docroot / "rest" / "denied.html").write_text("custom denial page\n")
+    r = srv.request("GET", "/rest/api/")
+    assert r.status == 401 and b"custom denial page" not in r.body, r.body
+    assert r.error == "no-credentials"
+    assert r.headers.get("WWW-Authenticate", "").startswith("TrustedApp realm=")
+    assert srv.wait_log(r"TA1001 no-credentials: ")
+    time.sleep(0.2)
+    assert len(re.findall(r"TA1001 no-credentials: ", srv.error_log())) == 1, srv.error_log()
+    assert not re.search(r"\[(\w+:)?(error|crit|alert|emerg)\]", srv.error_log())
