@@ -10,7 +10,8 @@ import subprocess
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tool_helpers import CA, HTTPSServer, run, run_json, write_registry
+from tls_pki import CA
+from tool_helpers import HTTPSServer, run, run_json, write_registry
 
 NATIVE = "/.well-known/trustedapp-certificate"
 LEGACY = "/admin/appTrustCertificate"

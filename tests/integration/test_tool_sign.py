@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 import tasig
-from tool_helpers import CA, HTTPSServer, run, run_json
+from tls_pki import CA
+from tool_helpers import HTTPSServer, run, run_json
 
 ALGS = ["ed25519", "ecdsa-p256-sha256", "ecdsa-p384-sha384", "rsa-pss-sha512", "rsa-v1_5-sha256"]
 

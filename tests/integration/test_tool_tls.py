@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tool_helpers import (CA, HTTPSServer, OldTLSServer, RawServer, fingerprint_sha256, run,
-                          run_json, self_signed)
+from tls_pki import CA, fingerprint_sha256, self_signed
+from tool_helpers import HTTPSServer, OldTLSServer, RawServer, run, run_json
 
 LOCAL_SANS = ["DNS:localhost", "IP:127.0.0.1"]
 

@@ -1,8 +1,8 @@
 """Helpers for the trustapp-admin integration tests (test_tool_*.py).
 
-Everything runs on 127.0.0.1: certificates are made with the `openssl` CLI,
-servers are Python threads. The binary is $TA_BUILD_DIR/tools/trustapp-admin
-(default <repo>/build/release).
+Everything runs on 127.0.0.1: servers are Python threads, certificates come
+from tls_pki.py (CA, self_signed, fingerprint_sha256). The binary is
+$TA_BUILD_DIR/tools/trustapp-admin (default <repo>/build/release).
 """
 
 import http.server
@@ -63,85 +63,6 @@ def run(*args, env=None, timeout=60, stdin=None):
 
 def run_json(*args, **kw):
     return run("--json", *args, **kw)
-
-
-# ---------------------------------------------------------------- certificates
-
-def _openssl(*args, cwd):
-    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True, capture_output=True)
-
-
-CA_CONF = """[ ca ]
-default_ca = ca_default
-[ ca_default ]
-dir = {dir}
-database = {dir}/index.txt
-new_certs_dir = {dir}/issued
-serial = {dir}/serial
-default_md = sha256
-policy = policy_any
-unique_subject = no
-email_in_dn = no
-[ policy_any ]
-commonName = supplied
-"""
-
-
-class CA:
-    """A test CA driven by `openssl ca`, so validity dates can be chosen."""
-
-    def __init__(self, root, name):
-        self.dir = Path(root) / name
-        (self.dir / "issued").mkdir(parents=True)
-        (self.dir / "index.txt").write_text("")
-        (self.dir / "serial").write_text("1000\n")
-        (self.dir / "ca.cnf").write_text(CA_CONF.format(dir=self.dir))
-        self.key = self.dir / "ca.key"
-        self.cert = self.dir / "ca.pem"
-        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", self.key, "-out", self.cert, "-days", "30", "-subj",
-                 "/CN=%s" % name, "-addext", "basicConstraints=critical,CA:TRUE",
-                 "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=self.dir)
-
-    def issue(self, name, sans, start="-1d", end="+30d"):
-        """Server certificate; start/end are offsets in days ("-1d") or
-        openssl dates (YYYYMMDDHHMMSSZ). Returns (cert, key) paths."""
-        key = self.dir / (name + ".key")
-        csr = self.dir / (name + ".csr")
-        cert = self.dir / (name + ".pem")
-        ext = self.dir / (name + ".ext")
-        ext.write_text("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
-                       "extendedKeyUsage=serverAuth,clientAuth\n" % ",".join(sans))
-        _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", key, "-out", csr, "-subj", "/CN=%s" % name, cwd=self.dir)
-        _openssl("ca", "-batch", "-config", self.dir / "ca.cnf", "-cert", self.cert,
-                 "-keyfile", self.key, "-in", csr, "-out", cert, "-extfile", ext,
-                 "-startdate", _date(start), "-enddate", _date(end), "-notext", cwd=self.dir)
-        return cert, key
-
-
-def _date(spec):
-    import datetime
-    if spec.endswith("d"):
-        t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=int(spec[:-1]))
-        return t.strftime("%Y%m%d%H%M%SZ")
-    return spec
-
-
-def self_signed(root, name, sans):
-    cert = Path(root) / (name + ".pem")
-    key = Path(root) / (name + ".key")
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-             "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=%s" % name,
-             "-addext", "subjectAltName=%s" % ",".join(sans), cwd=root)
-    return cert, key
-
-
-def fingerprint_sha256(cert_path):
-    """lower-case hex SHA-256 of the DER, from the openssl CLI."""
-    out = subprocess.run(["openssl", "x509", "-in", str(cert_path), "-noout", "-fingerprint",
-                          "-sha256"], check=True, capture_output=True, text=True).stdout
-    return out.strip().split("=", 1)[1].replace(":", "").lower()
 
 
 # ---------------------------------------------------------------- servers
