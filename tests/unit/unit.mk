@@ -17,5 +17,6 @@ include tests/unit/registry.mk
 include tests/unit/seraph.mk
 include tests/unit/verify.mk
 include tests/unit/replay_table.mk
+include tests/unit/tool.mk
 TESTS += $(check_PROGRAMS)
 endif

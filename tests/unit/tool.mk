@@ -1,0 +1,10 @@
+# owned by the tool unit tests: trustapp-admin's own logic, without network or httpd
+check_PROGRAMS += tests/unit/test_tool_cli
+tests_unit_test_tool_cli_SOURCES = tests/unit/test_tool_cli.c tools/ta_cli.c tools/ta_cli_out.c
+tests_unit_test_tool_cli_CFLAGS = $(UNIT_TEST_CFLAGS) -I$(top_srcdir)/tools
+tests_unit_test_tool_cli_LDADD = $(UNIT_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_tool_tls_diag
+tests_unit_test_tool_tls_diag_SOURCES = tests/unit/test_tool_tls_diag.c tools/ta_tls_diag.c
+tests_unit_test_tool_tls_diag_CFLAGS = $(UNIT_TEST_CFLAGS) $(LIBCURL_CFLAGS) -I$(top_srcdir)/tools
+tests_unit_test_tool_tls_diag_LDADD = $(UNIT_TEST_LIBS) $(LIBCURL_LIBS)
