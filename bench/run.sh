@@ -47,12 +47,16 @@ note() { echo "bench: $*" >&2; }
 # ---------------------------------------------------------------- prerequisites
 [[ $(id -u) -eq 0 ]] || die "run as root (installs wrk if missing; apache2 children run as www-data)"
 [[ -x $apache2 ]] || die "apache2 is not installed: run scripts/deps.sh"
-if ! command -v wrk >/dev/null; then
-  note "installing wrk"
+# install_tool COMMAND PACKAGE: apt-get it when missing (the benchmark's own tools)
+install_tool() {
+  command -v "$1" >/dev/null && return 0
+  note "installing $2"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-  command -v wrk >/dev/null || die "wrk could not be installed"
-fi
+  apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }
+  command -v "$1" >/dev/null || die "$2 could not be installed"
+}
+install_tool wrk wrk
+if [[ "${BENCH_INSTRUCTIONS:-1}" == 1 ]]; then install_tool valgrind valgrind; fi
 for tool in taskset python3 cc; do
   command -v $tool >/dev/null || die "$tool is missing: run scripts/deps.sh"
 done
@@ -496,7 +500,8 @@ fi
 # Instructions are not time (cache misses and SHA-NI/AVX-512 paths, which
 # valgrind does not run, differ), but they move only with the code.
 instr_table="" instr_top=""
-if [[ "${BENCH_INSTRUCTIONS:-1}" == 1 ]] && command -v valgrind >/dev/null && command -v setpriv >/dev/null; then
+if [[ "${BENCH_INSTRUCTIONS:-1}" == 1 ]]; then
+  command -v setpriv >/dev/null || die "setpriv (util-linux) is missing"
   note "instruction counts under callgrind (about 30 s per path)"
   cg="$work/callgrind"
   mkdir -p "$cg/run"
