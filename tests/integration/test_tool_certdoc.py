@@ -5,7 +5,6 @@ registry untouched."""
 
 import base64
 import json
-import subprocess
 
 import pytest
 from cryptography.hazmat.primitives import serialization
