@@ -8,3 +8,10 @@ check_PROGRAMS += tests/unit/test_tool_tls_diag
 tests_unit_test_tool_tls_diag_SOURCES = tests/unit/test_tool_tls_diag.c tools/ta_tls_diag.c
 tests_unit_test_tool_tls_diag_CFLAGS = $(UNIT_TEST_CFLAGS) $(LIBCURL_CFLAGS) -I$(top_srcdir)/tools
 tests_unit_test_tool_tls_diag_LDADD = $(UNIT_TEST_LIBS) $(LIBCURL_LIBS)
+
+# cmd_registry.c's add --url path lives in cmd_certdoc.c over ta_http.c; linked, never reached
+check_PROGRAMS += tests/unit/test_tool_regcmd
+tests_unit_test_tool_regcmd_SOURCES = tests/unit/test_tool_regcmd.c tools/cmd_registry.c tools/cmd_certdoc.c \
+  tools/ta_http.c tools/ta_tls_diag.c tools/ta_cli.c tools/ta_cli_out.c
+tests_unit_test_tool_regcmd_CFLAGS = $(UNIT_TEST_CFLAGS) $(LIBCURL_CFLAGS) -I$(top_srcdir)/tools
+tests_unit_test_tool_regcmd_LDADD = $(UNIT_TEST_LIBS) $(LIBCURL_LIBS)
