@@ -15,3 +15,8 @@ tests_unit_test_tool_regcmd_SOURCES = tests/unit/test_tool_regcmd.c tools/cmd_re
   tools/ta_http.c tools/ta_tls_diag.c tools/ta_cli.c tools/ta_cli_out.c
 tests_unit_test_tool_regcmd_CFLAGS = $(UNIT_TEST_CFLAGS) $(LIBCURL_CFLAGS) -I$(top_srcdir)/tools
 tests_unit_test_tool_regcmd_LDADD = $(UNIT_TEST_LIBS) $(LIBCURL_LIBS)
+
+check_PROGRAMS += tests/unit/test_tool_sign
+tests_unit_test_tool_sign_SOURCES = tests/unit/test_tool_sign.c tools/cmd_sign.c tools/ta_cli.c tools/ta_cli_out.c
+tests_unit_test_tool_sign_CFLAGS = $(UNIT_TEST_CFLAGS) -I$(top_srcdir)/tools
+tests_unit_test_tool_sign_LDADD = $(UNIT_TEST_LIBS)
