@@ -20,3 +20,8 @@ check_PROGRAMS += tests/unit/test_tool_sign
 tests_unit_test_tool_sign_SOURCES = tests/unit/test_tool_sign.c tools/cmd_sign.c tools/ta_cli.c tools/ta_cli_out.c
 tests_unit_test_tool_sign_CFLAGS = $(UNIT_TEST_CFLAGS) -I$(top_srcdir)/tools
 tests_unit_test_tool_sign_LDADD = $(UNIT_TEST_LIBS)
+
+check_PROGRAMS += tests/unit/test_tool_keygen
+tests_unit_test_tool_keygen_SOURCES = tests/unit/test_tool_keygen.c tools/cmd_keys.c tools/ta_cli.c tools/ta_cli_out.c
+tests_unit_test_tool_keygen_CFLAGS = $(UNIT_TEST_CFLAGS) -I$(top_srcdir)/tools
+tests_unit_test_tool_keygen_LDADD = $(UNIT_TEST_LIBS)
