@@ -25,3 +25,10 @@ check_PROGRAMS += tests/unit/test_tool_keygen
 tests_unit_test_tool_keygen_SOURCES = tests/unit/test_tool_keygen.c tools/cmd_keys.c tools/ta_cli.c tools/ta_cli_out.c
 tests_unit_test_tool_keygen_CFLAGS = $(UNIT_TEST_CFLAGS) -I$(top_srcdir)/tools
 tests_unit_test_tool_keygen_LDADD = $(UNIT_TEST_LIBS)
+
+# ta_http_perform's decisions without a server (a closed loopback port at most)
+check_PROGRAMS += tests/unit/test_tool_http
+tests_unit_test_tool_http_SOURCES = tests/unit/test_tool_http.c tools/ta_http.c tools/ta_tls_diag.c \
+  tools/ta_cli.c tools/ta_cli_out.c
+tests_unit_test_tool_http_CFLAGS = $(UNIT_TEST_CFLAGS) $(LIBCURL_CFLAGS) -I$(top_srcdir)/tools
+tests_unit_test_tool_http_LDADD = $(UNIT_TEST_LIBS) $(LIBCURL_LIBS)
