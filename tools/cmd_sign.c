@@ -65,7 +65,7 @@ static int parse_epoch(ta_cli_t *c, const char *opt, const char *s, long long *o
   char *end;
   errno = 0;
   long long v = strtoll(s, &end, 10);
-  if (errno || *end || v < 0 || v > TA_HTTPSIG_MAX_TIME)
+  if (errno || end == s || *end || v < 0 || v > TA_HTTPSIG_MAX_TIME)
     return ta_cli_fail(c, TA_EXIT_USAGE, "usage", "seconds since 1970-01-01 UTC", "--%s '%s' is not an epoch time",
                        opt, s);
   *out = v;
@@ -83,6 +83,9 @@ static int sign_seraph(ta_cli_t *c, ta_signed_req_t *out, const char *user)
 {
   const char *alg = ta_cli_opt(c, "alg") ? ta_cli_opt(c, "alg") : "rsa-v1_5-sha256";
   ta_key_t *key;
+  /* The Seraph certificate names the acting user: there is no request without one. */
+  if (user == NULL || *user == '\0')
+    return ta_cli_fail(c, TA_EXIT_USAGE, "usage", "give --user USER", "Seraph needs --user");
   int rc = ta_cli_load_private_key(c, ta_cli_opt(c, "key"), alg, (struct ta_key **)&key);
   if (rc != TA_EXIT_OK)
     return rc;

@@ -377,6 +377,7 @@ static void test_protocol_none_and_seraph(void **state)
     opt(c, "id", "c");
     opt(c, "url", "https://h.example/");
     opt(c, "seraph-version", bad_versions[i]);
+    opt(c, "user", "bob");
     if (ta_sign_from_options(c, &s) != TA_EXIT_USAGE)
       fail_msg("--seraph-version '%s' accepted", bad_versions[i]);
     free_cli(c);
@@ -387,8 +388,23 @@ static void test_protocol_none_and_seraph(void **state)
   opt(c, "key", ed_key_path);
   opt(c, "id", "c");
   opt(c, "url", "https://h.example/");
+  opt(c, "user", "bob");
   assert_int_equal(ta_sign_from_options(c, &s), TA_EXIT_FAILED);
   free_cli(c);
+  /* and a user: without one it is a usage error, not the library's refusal */
+  static const char *const no_users[] = {NULL, ""};
+  for (size_t i = 0; i < 2; i++) {
+    c = new_cli();
+    opt(c, "protocol", "seraph");
+    opt(c, "key", rsa_key_path);
+    opt(c, "id", "c");
+    opt(c, "url", "https://h.example/");
+    if (no_users[i])
+      opt(c, "user", no_users[i]);
+    assert_int_equal(ta_sign_from_options(c, &s), TA_EXIT_USAGE);
+    assert_string_equal(json_string_value(json_object_get(c->error, "token")), "usage");
+    free_cli(c);
+  }
 }
 
 /* ---- refusals ---- */
@@ -473,7 +489,8 @@ static void test_refuses_bad_values(void **state)
     opt(c, "header", headers[i]);
     expect_usage(c, "is malformed");
   }
-  static const char *const epochs[] = {"-1", "1.5", "17e8", "0x10", "253402300800", "99999999999999999999", "1 "};
+  static const char *const epochs[] = {"-1", "1.5", "17e8", "0x10", "253402300800", "99999999999999999999", "1 ",
+                                       ""};
   for (size_t i = 0; i < sizeof epochs / sizeof epochs[0]; i++) {
     ta_cli_t *c = native_cli("https://h.example/");
     opt(c, "created", epochs[i]);
