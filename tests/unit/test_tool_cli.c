@@ -25,55 +25,23 @@
 #include "ta_error.h"
 #include "ta_keys.h"
 
-static apr_pool_t *pool;
-static char scratch_dir[64];
+#include "test_tool_fixture.h"
 
 static int setup(void **state)
 {
   (void)state;
-  if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS)
-    return -1;
-  snprintf(scratch_dir, sizeof scratch_dir, "/tmp/test_tool_cli.XXXXXX");
-  return mkdtemp(scratch_dir) ? 0 : -1;
+  return tool_fixture_open("tool_cli");
 }
 
 static int teardown(void **state)
 {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch_dir);
-  int rc = system(cmd);
-  apr_pool_destroy(pool);
-  apr_terminate();
-  return rc == 0 ? 0 : -1;
-}
-
-static const char *scratch(const char *name)
-{
-  return apr_pstrcat(pool, scratch_dir, "/", name, NULL);
+  return tool_fixture_close();
 }
 
 static ta_cli_t *new_cli(void)
 {
-  ta_cli_t *c = apr_pcalloc(pool, sizeof *c);
-  c->pool = pool;
-  c->opts = apr_array_make(pool, 4, sizeof(ta_opt_value_t));
-  c->args = apr_array_make(pool, 4, sizeof(const char *));
-  c->result = json_object();
-  return c;
-}
-
-static void free_cli(ta_cli_t *c)
-{
-  json_decref(c->result);
-  json_decref(c->error);
-}
-
-static void add_opt(ta_cli_t *c, const char *name, const char *value)
-{
-  ta_opt_value_t *ov = apr_array_push(c->opts);
-  ov->name = name;
-  ov->value = value;
+  return new_cli_context();
 }
 
 static void write_bytes(const char *path, const char *data, size_t len)
@@ -90,9 +58,9 @@ static void test_opt_last_value_wins(void **state)
 {
   (void)state;
   ta_cli_t *c = new_cli();
-  add_opt(c, "ip", "10.0.0.1");
-  add_opt(c, "name", "Wiki");
-  add_opt(c, "ip", "10.0.0.2");
+  opt(c, "ip", "10.0.0.1");
+  opt(c, "name", "Wiki");
+  opt(c, "ip", "10.0.0.2");
   assert_string_equal(ta_cli_opt(c, "ip"), "10.0.0.2");
   assert_string_equal(ta_cli_opt(c, "name"), "Wiki");
   assert_null(ta_cli_opt(c, "path"));
@@ -106,10 +74,10 @@ static void test_opt_all_keeps_order(void **state)
 {
   (void)state;
   ta_cli_t *c = new_cli();
-  add_opt(c, "path", "/rest");
-  add_opt(c, "ip", "10.0.0.1");
-  add_opt(c, "path", "/api");
-  add_opt(c, "path", "/rest");
+  opt(c, "path", "/rest");
+  opt(c, "ip", "10.0.0.1");
+  opt(c, "path", "/api");
+  opt(c, "path", "/rest");
   apr_array_header_t *all = ta_cli_opt_all(c, "path");
   assert_int_equal(all->nelts, 3);
   assert_string_equal(APR_ARRAY_IDX(all, 0, const char *), "/rest");
@@ -123,7 +91,7 @@ static void test_flag_and_args(void **state)
 {
   (void)state;
   ta_cli_t *c = new_cli();
-  add_opt(c, "disabled", "1");
+  opt(c, "disabled", "1");
   assert_true(ta_cli_flag(c, "disabled"));
   assert_false(ta_cli_flag(c, "json"));
   APR_ARRAY_PUSH(c->args, const char *) = "app-1";

@@ -17,7 +17,7 @@
 #include "ta_cli.h"
 #include "ta_http.h"
 
-static apr_pool_t *pool;
+#include "test_tool_fixture.h"
 
 static int setup(void **state)
 {
@@ -29,33 +29,22 @@ static int setup(void **state)
     unsetenv(proxies[i]);
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return -1;
-  return apr_initialize() == APR_SUCCESS && apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
+  return tool_fixture_open(NULL);
 }
 
 static int teardown(void **state)
 {
   (void)state;
-  apr_pool_destroy(pool);
-  apr_terminate();
+  int rc = tool_fixture_close();
   curl_global_cleanup();
-  return 0;
+  return rc;
 }
 
 static ta_cli_t *new_cli(void)
 {
-  ta_cli_t *c = apr_pcalloc(pool, sizeof *c);
-  c->pool = pool;
-  c->opts = apr_array_make(pool, 1, sizeof(ta_opt_value_t));
-  c->args = apr_array_make(pool, 1, sizeof(const char *));
-  c->result = json_object();
+  ta_cli_t *c = new_cli_context();
   c->connect_timeout_ms = 2000;
   return c;
-}
-
-static void free_cli(ta_cli_t *c)
-{
-  json_decref(c->result);
-  json_decref(c->error);
 }
 
 static const char *token(const ta_cli_t *c)

@@ -20,56 +20,24 @@
 #include "ta_cli.h"
 #include "ta_keys.h"
 
-static apr_pool_t *pool;
-static char scratch_dir[64];
+#include "test_tool_fixture.h"
 
 static int setup(void **state)
 {
   (void)state;
-  if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS)
-    return -1;
   umask(022);  /* the modes asserted below are the ones the tool asks for */
-  snprintf(scratch_dir, sizeof scratch_dir, "/tmp/test_tool_keygen.XXXXXX");
-  return mkdtemp(scratch_dir) ? 0 : -1;
+  return tool_fixture_open("tool_keygen");
 }
 
 static int teardown(void **state)
 {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch_dir);
-  int rc = system(cmd);
-  apr_pool_destroy(pool);
-  apr_terminate();
-  return rc == 0 ? 0 : -1;
-}
-
-static const char *scratch(const char *name)
-{
-  return apr_pstrcat(pool, scratch_dir, "/", name, NULL);
+  return tool_fixture_close();
 }
 
 static ta_cli_t *new_cli(void)
 {
-  ta_cli_t *c = apr_pcalloc(pool, sizeof *c);
-  c->pool = pool;
-  c->opts = apr_array_make(pool, 4, sizeof(ta_opt_value_t));
-  c->args = apr_array_make(pool, 1, sizeof(const char *));
-  c->result = json_object();
-  return c;
-}
-
-static void free_cli(ta_cli_t *c)
-{
-  json_decref(c->result);
-  json_decref(c->error);
-}
-
-static void opt(ta_cli_t *c, const char *name, const char *value)
-{
-  ta_opt_value_t *ov = apr_array_push(c->opts);
-  ov->name = name;
-  ov->value = value;
+  return new_cli_context();
 }
 
 static const char *result_string(const ta_cli_t *c, const char *key)

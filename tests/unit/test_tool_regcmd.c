@@ -28,43 +28,26 @@
 #include "ta_regcmd.h"
 #include "ta_registry.h"
 
-static apr_pool_t *pool;
-static char scratch_dir[64];
+#include "test_tool_fixture.h"
+
 static int registry_serial;
 
 static int setup(void **state)
 {
   (void)state;
-  if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS)
-    return -1;
-  snprintf(scratch_dir, sizeof scratch_dir, "/tmp/test_tool_regcmd.XXXXXX");
-  return mkdtemp(scratch_dir) ? 0 : -1;
+  return tool_fixture_open("tool_regcmd");
 }
 
 static int teardown(void **state)
 {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch_dir);
-  int rc = system(cmd);
-  apr_pool_destroy(pool);
-  apr_terminate();
-  return rc == 0 ? 0 : -1;
-}
-
-static const char *scratch(const char *name)
-{
-  return apr_pstrcat(pool, scratch_dir, "/", name, NULL);
+  return tool_fixture_close();
 }
 
 /* A command context on a registry path of its own. */
 static ta_cli_t *new_cli(const char *registry)
 {
-  ta_cli_t *c = apr_pcalloc(pool, sizeof *c);
-  c->pool = pool;
-  c->opts = apr_array_make(pool, 4, sizeof(ta_opt_value_t));
-  c->args = apr_array_make(pool, 4, sizeof(const char *));
-  c->result = json_object();
+  ta_cli_t *c = new_cli_context();
   c->registry_path = registry;
   return c;
 }
@@ -78,19 +61,6 @@ static void reset(ta_cli_t *c)
   c->text = NULL;
   apr_array_clear(c->opts);
   apr_array_clear(c->args);
-}
-
-static void free_cli(ta_cli_t *c)
-{
-  json_decref(c->result);
-  json_decref(c->error);
-}
-
-static void opt(ta_cli_t *c, const char *name, const char *value)
-{
-  ta_opt_value_t *ov = apr_array_push(c->opts);
-  ov->name = name;
-  ov->value = value;
 }
 
 static void arg(ta_cli_t *c, const char *value)

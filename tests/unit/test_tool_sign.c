@@ -26,15 +26,10 @@
 #include "ta_msg.h"
 #include "ta_sign.h"
 
-static apr_pool_t *pool;
-static char scratch_dir[64];
+#include "test_tool_fixture.h"
+
 static const char *ed_key_path, *rsa_key_path;
 static ta_key_t *ed_public;
-
-static const char *scratch(const char *name)
-{
-  return apr_pstrcat(pool, scratch_dir, "/", name, NULL);
-}
 
 /* Writes the private key to a file and returns the public key's PEM. */
 static const char *write_key(EVP_PKEY *k, const char *path)
@@ -55,10 +50,7 @@ static const char *write_key(EVP_PKEY *k, const char *path)
 static int setup(void **state)
 {
   (void)state;
-  if (apr_initialize() != APR_SUCCESS || apr_pool_create(&pool, NULL) != APR_SUCCESS)
-    return -1;
-  snprintf(scratch_dir, sizeof scratch_dir, "/tmp/test_tool_sign.XXXXXX");
-  if (mkdtemp(scratch_dir) == NULL)
+  if (tool_fixture_open("tool_sign") != 0)
     return -1;
   EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
   EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -76,35 +68,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", scratch_dir);
-  int rc = system(cmd);
-  apr_pool_destroy(pool);
-  apr_terminate();
-  return rc == 0 ? 0 : -1;
+  return tool_fixture_close();
 }
 
 static ta_cli_t *new_cli(void)
 {
-  ta_cli_t *c = apr_pcalloc(pool, sizeof *c);
-  c->pool = pool;
-  c->opts = apr_array_make(pool, 8, sizeof(ta_opt_value_t));
-  c->args = apr_array_make(pool, 1, sizeof(const char *));
-  c->result = json_object();
-  return c;
-}
-
-static void free_cli(ta_cli_t *c)
-{
-  json_decref(c->result);
-  json_decref(c->error);
-}
-
-static void opt(ta_cli_t *c, const char *name, const char *value)
-{
-  ta_opt_value_t *ov = apr_array_push(c->opts);
-  ov->name = name;
-  ov->value = value;
+  return new_cli_context();
 }
 
 /* A native signing context: key, id, url. */

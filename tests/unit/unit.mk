@@ -7,7 +7,7 @@ check_PROGRAMS += tests/unit/test_error
 tests_unit_test_error_SOURCES = tests/unit/test_error.c
 tests_unit_test_error_CFLAGS = $(UNIT_TEST_CFLAGS)
 tests_unit_test_error_LDADD = $(UNIT_TEST_LIBS)
-EXTRA_DIST += tests/unit/test_pool.h tests/unit/test_rng.h
+EXTRA_DIST += tests/unit/test_pool.h tests/unit/test_rng.h tests/unit/test_tool_fixture.h
 
 include tests/unit/sf.mk
 include tests/unit/keys.mk
