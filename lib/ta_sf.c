@@ -44,11 +44,13 @@ enum {
    | (CC_IS_TCHAR(c) || (c) == ':' || (c) == '/' ? CC_TOKEN : 0)                                  \
    | ((c) >= 0x20 && (c) <= 0x7E && (c) != '"' && (c) != '\\' ? CC_STRING : 0)                    \
    | (CC_IS_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') ? CC_LCHEX : 0))
-#define CC_4(c) CC_OF(c), CC_OF((c) + 1), CC_OF((c) + 2), CC_OF((c) + 3)
-#define CC_16(c) CC_4(c), CC_4((c) + 4), CC_4((c) + 8), CC_4((c) + 12)
-#define CC_64(c) CC_16(c), CC_16((c) + 16), CC_16((c) + 32), CC_16((c) + 48)
+/* M(0), M(1), ... M(255): a 256-entry table computed by the compiler. */
+#define REP_4(M, c) M(c), M((c) + 1), M((c) + 2), M((c) + 3)
+#define REP_16(M, c) REP_4(M, c), REP_4(M, (c) + 4), REP_4(M, (c) + 8), REP_4(M, (c) + 12)
+#define REP_64(M, c) REP_16(M, c), REP_16(M, (c) + 16), REP_16(M, (c) + 32), REP_16(M, (c) + 48)
+#define REP_256(M) REP_64(M, 0), REP_64(M, 64), REP_64(M, 128), REP_64(M, 192)
 
-static const unsigned char char_class[256] = { CC_64(0), CC_64(64), CC_64(128), CC_64(192) };
+static const unsigned char char_class[256] = { REP_256(CC_OF) };
 
 static int has_class(int c, unsigned cls) { return (char_class[(unsigned char)c] & cls) != 0; }
 static int is_digit(int c) { return c >= '0' && c <= '9'; }
@@ -336,32 +338,23 @@ static ta_status_t parse_token(cursor_t *c, ta_sf_bare_t *out)
 }
 
 /* Base64 decoding, table-driven: the signature is the longest byte sequence
- * a request carries (344 characters for RSA-2048). One table per position
- * in a 4-character group holds the character's sextet already shifted into
- * place, or B64_BAD (above the group's 24 bits) outside the alphabet, so a
- * group is four lookups ORed together and one test. */
-#define B64_BAD (UINT32_C(1) << 24)
+ * a request carries (344 characters for RSA-2048). The table gives each
+ * character's sextet, or B64_BAD outside the alphabet, so a group is four
+ * lookups, one test of their OR, and shifts. One byte per entry keeps the
+ * table to four cache lines, which the verification between requests
+ * evicts. */
+#define B64_BAD 0x40
 #define B64_SEXTET(c)                                                                             \
   ((c) >= 'A' && (c) <= 'Z'   ? (c) - 'A'                                                         \
    : (c) >= 'a' && (c) <= 'z' ? (c) - 'a' + 26                                                    \
    : (c) >= '0' && (c) <= '9' ? (c) - '0' + 52                                                    \
    : (c) == '+'               ? 62                                                                \
    : (c) == '/'               ? 63                                                                \
-                              : -1)
-#define B64_AT(c, shift) (B64_SEXTET(c) < 0 ? B64_BAD : (uint32_t)B64_SEXTET(c) << (shift))
-#define B64_AT18(c) B64_AT(c, 18)
-#define B64_AT12(c) B64_AT(c, 12)
-#define B64_AT6(c) B64_AT(c, 6)
-#define B64_AT0(c) B64_AT(c, 0)
-#define REP_4(M, c) M(c), M((c) + 1), M((c) + 2), M((c) + 3)
-#define REP_16(M, c) REP_4(M, c), REP_4(M, (c) + 4), REP_4(M, (c) + 8), REP_4(M, (c) + 12)
-#define REP_64(M, c) REP_16(M, c), REP_16(M, (c) + 16), REP_16(M, (c) + 32), REP_16(M, (c) + 48)
-#define REP_256(M) REP_64(M, 0), REP_64(M, 64), REP_64(M, 128), REP_64(M, 192)
+                              : B64_BAD)
 
-static const uint32_t b64_at18[256] = { REP_256(B64_AT18) };
-static const uint32_t b64_at12[256] = { REP_256(B64_AT12) };
-static const uint32_t b64_at6[256] = { REP_256(B64_AT6) };
-static const uint32_t b64_at0[256] = { REP_256(B64_AT0) };
+#define B64_ENTRY(c) ((unsigned char)B64_SEXTET(c))   /* every value fits: 0-63 or B64_BAD */
+
+static const unsigned char b64_sextet[256] = { REP_256(B64_ENTRY) };
 
 /* 4.2.7 Parsing a Byte Sequence. Standard alphabet only; '=' only as
  * trailing padding that completes a 4-character group. As the RFC asks
@@ -385,9 +378,10 @@ static ta_status_t parse_bytes(cursor_t *c, ta_sf_bare_t *out)
   unsigned char *buf = (unsigned char *)text_alloc(c, n_data / 4 * 3 + 2 + 1), *w = buf;
   const unsigned char *g = in, *groups_end = in + n_data / 4 * 4;
   for (; g < groups_end; g += 4, w += 3) {
-    uint32_t group = b64_at18[g[0]] | b64_at12[g[1]] | b64_at6[g[2]] | b64_at0[g[3]];
-    if (group & B64_BAD)
+    uint32_t s0 = b64_sextet[g[0]], s1 = b64_sextet[g[1]], s2 = b64_sextet[g[2]], s3 = b64_sextet[g[3]];
+    if ((s0 | s1 | s2 | s3) & B64_BAD)
       return TA_E_SF_PARSE;
+    uint32_t group = s0 << 18 | s1 << 12 | s2 << 6 | s3;
     w[0] = (unsigned char)(group >> 16);
     w[1] = (unsigned char)(group >> 8);
     w[2] = (unsigned char)group;
@@ -396,9 +390,10 @@ static ta_status_t parse_bytes(cursor_t *c, ta_sf_bare_t *out)
    * non-zero and are dropped. */
   size_t tail = n_data % 4;
   if (tail > 0) {
-    uint32_t group = b64_at18[g[0]] | b64_at12[g[1]] | (tail == 3 ? b64_at6[g[2]] : 0);
-    if (group & B64_BAD)
+    uint32_t s0 = b64_sextet[g[0]], s1 = b64_sextet[g[1]], s2 = tail == 3 ? b64_sextet[g[2]] : 0;
+    if ((s0 | s1 | s2) & B64_BAD)
       return TA_E_SF_PARSE;
+    uint32_t group = s0 << 18 | s1 << 12 | s2 << 6;
     *w++ = (unsigned char)(group >> 16);
     if (tail == 3)
       *w++ = (unsigned char)(group >> 8);
