@@ -2,9 +2,6 @@
 
 #include <stdint.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 #include <apr_strings.h>
 #include <apr_tables.h>
 
@@ -238,17 +235,6 @@ static inline int word_is_plain(uint64_t w)
   return ((((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & highs) == 0;
 }
 
-/* Both words at once: one test and branch per sixteen bytes. */
-static inline int words_are_plain(uint64_t w, uint64_t w2)
-{
-  static const uint64_t ones = UINT64_C(0x0101010101010101);
-  static const uint64_t highs = UINT64_C(0x8080808080808080);
-  uint64_t del = w ^ (ones * 0x7f), del2 = w2 ^ (ones * 0x7f);
-  uint64_t flags = ((w - ones * 0x20) & ~w) | ((del - ones) & ~del)
-                   | ((w2 - ones * 0x20) & ~w2) | ((del2 - ones) & ~del2);
-  return (flags & highs) == 0;
-}
-
 static int bytes_are_safe(const unsigned char *c, size_t n)
 {
   for (size_t i = 0; i < n; i++)
@@ -257,20 +243,9 @@ static int bytes_are_safe(const unsigned char *c, size_t n)
   return 1;
 }
 
-#if defined(__SSE2__)
-/* Sixteen bytes with no byte below 0x20 (unsigned: min(x, 0x1f) == x) and
- * none equal to 0x7f; like word_is_plain, a refusal is looked at bytewise. */
-static inline int block_is_plain(const unsigned char *c)
-{
-  __m128i x = _mm_loadu_si128((const __m128i *)(const void *)c);
-  __m128i below = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
-  __m128i del = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f));
-  return _mm_movemask_epi8(_mm_or_si128(below, del)) == 0;
-}
-#endif
-
 /* A value goes on one line of the base: no CR, LF or other controls.
- * Returns strlen(v), or NOT_SAFE; sixteen or eight bytes at a time. */
+ * Returns strlen(v), or NOT_SAFE; eight bytes at a time, one portable path
+ * on every platform. */
 static size_t safe_length(const char *v)
 {
   size_t len = strlen(v), i = 0;
@@ -278,29 +253,10 @@ static size_t safe_length(const char *v)
   uint64_t w;
   if (len < sizeof(w))
     return bytes_are_safe(c, len) ? len : NOT_SAFE;
-#if defined(__SSE2__)
-  if (len >= 16) {
-    for (; i + 16 <= len; i += 16)
-      if (!block_is_plain(c + i) && !bytes_are_safe(c + i, 16))
-        return NOT_SAFE;
-    /* the last sixteen bytes, overlapping */
-    if (i < len && !block_is_plain(c + len - 16) && !bytes_are_safe(c + len - 16, 16))
-      return NOT_SAFE;
-    return len;
-  }
-#endif
-  for (; i + 2 * sizeof(w) <= len; i += 2 * sizeof(w)) {
-    uint64_t w2;
-    memcpy(&w, c + i, sizeof(w));
-    memcpy(&w2, c + i + sizeof(w), sizeof(w2));
-    if (!words_are_plain(w, w2) && !bytes_are_safe(c + i, 2 * sizeof(w)))
-      return NOT_SAFE;
-  }
-  if (i + sizeof(w) <= len) {
+  for (; i + sizeof(w) <= len; i += sizeof(w)) {
     memcpy(&w, c + i, sizeof(w));
     if (!word_is_plain(w) && !bytes_are_safe(c + i, sizeof(w)))
       return NOT_SAFE;
-    i += sizeof(w);
   }
   if (i < len) { /* the last eight bytes, overlapping */
     memcpy(&w, c + len - sizeof(w), sizeof(w));
