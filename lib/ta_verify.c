@@ -54,8 +54,9 @@ static const char *log_text(apr_pool_t *p, const char *s, size_t max)
   if (clean == len && !truncated)
     return s;   /* nothing to escape: the text itself (callers never modify it) */
   char *buf = apr_palloc(p, len * 4 + 4);
-  size_t n = 0;
-  for (size_t i = 0; i < len; i++) {
+  memcpy(buf, s, clean);   /* the prefix already known clean */
+  size_t n = clean;
+  for (size_t i = clean; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
     if (needs_escape(c)) {
       buf[n++] = '\\';
