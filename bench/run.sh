@@ -653,7 +653,7 @@ if [[ -n "$instr_table" ]]; then
 fi
 echo
 echo "registry sizes (ed25519; overhead by req/s and by CPU time, medians of ${BENCH_SIZE_ROUNDS:-2} interleaved rounds;"
-echo "httpd RSS/PSS include the module's 16 MiB replay table, which the runs' nonces touch throughout):"
+echo "httpd RSS/PSS include the module's 16 MiB replay table, committed at start-up):"
 printf '%-8s %9s %12s %9s %14s %14s %11s %10s %13s %13s %8s\n' "apps" "load ms" "lib RSS KiB" "start ms" "httpd RSS KiB" "httpd PSS KiB" "open req/s" "req/s" "rps-overh us" "CPU overh us" "non-2xx"
 for row in "${size_rows[@]}"; do
   IFS='|' read -r a l lr s hr hp ro r o oc bad <<<"$row"
@@ -673,7 +673,7 @@ echo
 printf 'soak: %.1f s of ed25519, %s responses, non-2xx %s, socket errors %s; httpd RSS %d -> %d KiB (%+d KiB), PSS %d -> %d KiB (%+d KiB)\n' \
   "$soak_secs" "$(field "$soak" responses)" "$(field "$soak" non2xx)" "$(field "$soak" errors)" \
   "$rss_before" "$rss_after" $((rss_after - rss_before)) "$pss_before" "$pss_after" $((pss_after - pss_before))
-printf '      of which the shared replay cache (filling with nonces, bounded by its size): PSS %d -> %d KiB; the rest of PSS %+d KiB\n' \
+printf '      of which the shared replay cache (committed at start-up): PSS %d -> %d KiB; the rest of PSS %+d KiB\n' \
   "$table_before" "$table_after" $(((pss_after - table_after) - (pss_before - table_before)))
 python3 -c "import sys; sys.exit(0 if float('$soak_secs') >= $soak_seconds * 0.9 else 1)" \
   || echo "  (the pre-signed list ran out before ${soak_seconds}s: the server ran faster than in the ed25519 run)"

@@ -258,6 +258,20 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
                      ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec);
         return HTTP_INTERNAL_SERVER_ERROR;
       }
+      rv = ta_replay_table_map_all(st->table);
+      if (APR_STATUS_IS_ENOMEM(rv)) {
+        apr_pool_destroy(st->table_pool);
+        st->table = NULL;
+        st->table_pool = NULL;
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot commit the memory of the replay "
+                     "cache '%s' (TrustedAppReplayCache table:BYTES): make it smaller",
+                     ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec);
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+      if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_INFO, rv, s, "%s replay cache '%s': its pages are mapped as "
+                     "requests first touch them (no MADV_POPULATE_WRITE here)", ta_mod_tag(ptemp, TA_OK),
+                     replay_spec);
       st->spec = apr_pstrdup(pp, replay_spec);
       ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "%s replay cache '%s': new table of %"
                    APR_UINT64_T_FMT " nonce slots in shared memory", ta_mod_tag(ptemp, TA_OK),
@@ -316,6 +330,12 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
 void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s)
 {
   apr_status_t rv;
+  if (replay_table) {
+    rv = ta_replay_table_map_all(replay_table);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOTIMPL(rv))
+      ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s, "%s replay cache table not mapped in advance "
+                   "in this child", ta_mod_tag(pchild, TA_OK));
+  }
   if (!replay_mutex)
     return;
   rv = apr_global_mutex_child_init(&replay_mutex, apr_global_mutex_lockfile(replay_mutex), pchild);

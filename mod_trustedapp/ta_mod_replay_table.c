@@ -19,13 +19,18 @@
  *
  * The memory comes zero-filled from the kernel (fresh anonymous mapping or
  * fresh segment): an expiry of 0 is an empty slot, so nothing is written at
- * creation and a large table costs memory only as it fills. */
+ * creation. It is committed then all the same, and mapped into each child
+ * as it starts (ta_replay_table_map_all): the ids are spread over the whole
+ * table, so a lazily mapped one would cost a page fault in most requests
+ * for as long as it takes each child to have touched every page once. */
 #include "ta_mod_replay_table.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <apr_errno.h>
 #include <apr_general.h>
 #include <apr_shm.h>
@@ -78,6 +83,7 @@ _Static_assert(offsetof(table_bucket_t, id) == TA_REPLAY_TABLE_LINE, "the first 
 /* Per process (inherited across fork: the mapping keeps its address). */
 struct ta_replay_table {
   apr_shm_t *shm;
+  int anonymous;                      /* not the file fallback */
   table_header_t *header;
   pthread_mutex_t *locks;
   apr_uint64_t n_locks;
@@ -128,6 +134,7 @@ apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
   if (bytes < sizeof(table_header_t) + sizeof(table_bucket_t))
     return APR_EINVAL;
   rv = apr_shm_create(&t->shm, bytes, NULL, p);
+  t->anonymous = rv == APR_SUCCESS;
   if (APR_STATUS_IS_ENOTIMPL(rv) && fallback_file) {
     /* A segment left by a crashed server would be refused (EEXIST). */
     apr_shm_remove(fallback_file, p);
@@ -172,6 +179,28 @@ apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
   t->n_buckets = (size - used) / sizeof(table_bucket_t);
   *out = t;
   return APR_SUCCESS;
+}
+
+apr_status_t ta_replay_table_map_all(const ta_replay_table_t *t)
+{
+#ifdef MADV_POPULATE_WRITE
+  /* A file-backed fallback segment would be written out block by block. */
+  if (!t->anonymous)
+    return APR_ENOTIMPL;
+  long page = sysconf(_SC_PAGESIZE);
+  if (page <= 0)
+    return APR_ENOTIMPL;
+  /* APR's segment starts a few bytes into its page-aligned mapping. */
+  apr_uintptr_t mask = (apr_uintptr_t)page - 1;
+  apr_uintptr_t start = (apr_uintptr_t)t->header & ~mask;
+  apr_uintptr_t end = ((apr_uintptr_t)t->header + apr_shm_size_get(t->shm) + mask) & ~mask;
+  if (madvise((void *)start, end - start, MADV_POPULATE_WRITE) != 0)
+    return APR_FROM_OS_ERROR(errno);
+  return APR_SUCCESS;
+#else
+  (void)t;
+  return APR_ENOTIMPL;
+#endif
 }
 
 apr_uint64_t ta_replay_table_slots(const ta_replay_table_t *t)

@@ -30,6 +30,13 @@ const char *ta_replay_table_parse_size(const char *text, apr_size_t *bytes);
 apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
                                     const char *fallback_file, apr_pool_t *p);
 
+/* Allocates the whole table now, if this is the process that made it, and
+ * maps it into this process's page tables, which fork does not copy for
+ * shared memory: called at creation and in each child, so that no request
+ * pays a page fault for its bucket. APR_ENOTIMPL where the kernel (before
+ * Linux 5.14) or the file fallback cannot; the table then fills lazily. */
+apr_status_t ta_replay_table_map_all(const ta_replay_table_t *t);
+
 /* Number of nonce slots. */
 apr_uint64_t ta_replay_table_slots(const ta_replay_table_t *t);
 

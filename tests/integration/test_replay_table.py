@@ -5,6 +5,7 @@ small (warn, or with TrustedAppReplayCacheOverflow refuse never accept a
 nonce it evicted)."""
 
 import re
+import time
 
 import pytest
 
@@ -116,6 +117,51 @@ def test_table_survives_graceful_restarts(httpd, app):
     srv.reload()
     r = srv.request("GET", "/rest/", s.headers)
     assert (r.status, r.error) == (401, "replay")
+    assert len(re.findall(NEW_TABLE, srv.error_log())) == 1, srv.error_log()
+    assert srv.signed("GET", "/rest/", app).status == 200
+
+
+def _children(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return [int(c) for c in f.read().split()]
+
+
+def _shared_anonymous_rss_kib(pid, size):
+    """Rss of pid's shared anonymous mapping of about `size` bytes (APR's segment)."""
+    rss, current = None, None
+    with open("/proc/%d/smaps" % pid) as f:
+        for line in f:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)", line)
+            if m:
+                length = int(m.group(2), 16) - int(m.group(1), 16)
+                current = ("s" in m.group(3) and m.group(4).startswith("/dev/zero")
+                           and size <= length <= size + 8192)
+            elif current and line.startswith("Rss:"):
+                rss = int(line.split()[1])
+    return rss
+
+
+def _assert_children_map_the_whole_table(srv, size, children):
+    deadline = time.time() + 10
+    while True:
+        kids = _children(srv.pid())
+        rss = {k: _shared_anonymous_rss_kib(k, size) for k in kids}
+        if len(kids) >= children and all(v is not None and v * 1024 >= size for v in rss.values()):
+            return
+        if time.time() > deadline:
+            raise AssertionError("children's Rss of the %d-byte table (KiB): %r" % (size, rss))
+        time.sleep(0.1)
+
+
+def test_children_map_the_whole_table_before_any_request(httpd, app):
+    # Lazily mapped, a table of hundreds of megabytes costs a page fault in
+    # most requests for as long as each child takes to touch every page.
+    size = 64 << 20
+    srv = httpd(conf=_table_cache("table:64M"), apps=[app], global_conf=TWO_PROCESSES)
+    _assert_children_map_the_whole_table(srv, size, 2)
+    srv.reload()
+    # The MPM may run a single new child until more are needed.
+    _assert_children_map_the_whole_table(srv, size, 1)
     assert len(re.findall(NEW_TABLE, srv.error_log())) == 1, srv.error_log()
     assert srv.signed("GET", "/rest/", app).status == 200
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -727,6 +728,68 @@ static void test_fork_shares_table(void **state)
   assert_int_equal(insert(t, b, FAR, T0 + 6, &ov, &ev), 1);
 }
 
+/* Resident KiB of this process's shared /dev/zero mapping of `bytes` (the
+ * segment APR makes, a few bytes longer), -1 when there is none. */
+static long table_rss_kib(apr_size_t bytes)
+{
+  FILE *f = fopen("/proc/self/smaps", "r");
+  char line[512];
+  int in_table = 0;
+  long rss = -1;
+
+  assert_non_null(f);
+  while (fgets(line, sizeof line, f)) {
+    unsigned long from, to;
+    char perms[8];
+    int path_at = 0;
+    if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &from, &to, perms, &path_at) == 3 && path_at > 0) {
+      in_table = perms[3] == 's' && strncmp(line + path_at, "/dev/zero", 9) == 0
+                 && to - from >= bytes && to - from <= bytes + 8192;
+    } else if (in_table && sscanf(line, "Rss: %ld kB", &rss) == 1) {
+      in_table = 0;
+    }
+  }
+  fclose(f);
+  return rss;
+}
+
+/* ta_replay_table_map_all commits the table and maps all of it, in the
+ * process that made it and in a forked one (fork does not copy a shared
+ * mapping's page tables), without changing what it holds. */
+static void test_map_all_maps_every_page_and_keeps_contents(void **state)
+{
+  (void)state;
+  const apr_size_t bytes = 3 * 1024 * KIB + 12 * KIB;   /* a size no other mapping has */
+  ta_replay_table_t *t = new_table(bytes);
+  unsigned char a[TA_REPLAY_TABLE_ID_LEN];
+  apr_time_t ov;
+  int ev, status;
+
+  make_id(a, 31, 1);
+  assert_int_equal(insert(t, a, FAR, T0, &ov, &ev), 0);
+  long before = table_rss_kib(bytes);
+  assert_true(before >= 0 && before * 1024 < (long)bytes / 2);
+  apr_status_t rv = ta_replay_table_map_all(t);
+  if (rv == APR_ENOTIMPL || APR_TO_OS_ERROR(rv) == EINVAL)
+    skip();   /* a kernel before 5.14 */
+  assert_int_equal(rv, APR_SUCCESS);
+  assert_true(table_rss_kib(bytes) * 1024 >= (long)bytes);
+  assert_int_equal(insert(t, a, FAR, T0 + 1, &ov, &ev), 1);
+
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    long child_before = table_rss_kib(bytes);
+    int ok = child_before * 1024 < (long)bytes / 2 && ta_replay_table_map_all(t) == APR_SUCCESS
+             && table_rss_kib(bytes) * 1024 >= (long)bytes
+             && ta_replay_table_insert(t, a, FAR, T0 + 2, &ov, &ev) == 1;
+    _exit(ok ? 0 : 1);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* A process killed while it holds a bucket lock leaves the (robust) lock
  * owner-dead: the next locker must take it over, neither wait forever nor
  * fail. The 4 KiB table has one lock, which every insert takes; children
@@ -833,6 +896,7 @@ int main(void)
     cmocka_unit_test(test_expired_table_takes_new_ids),
     cmocka_unit_test(test_warn_due),
     cmocka_unit_test(test_fork_shares_table),
+    cmocka_unit_test(test_map_all_maps_every_page_and_keeps_contents),
     cmocka_unit_test(test_fork_shares_counters),
     cmocka_unit_test(test_dead_lock_holder_is_taken_over),
   };
