@@ -61,6 +61,7 @@ static int check_authn(request_rec *r)
   const char *detail = NULL;
   apr_time_t now;
   ta_status_t st;
+  int lookalikes = 0;
 
   if (!type || strcasecmp(type, TA_AUTH_TYPE))
     return DECLINED;
@@ -72,17 +73,17 @@ static int check_authn(request_rec *r)
   if (!ap_is_initial_req(r))
     return inherit_authentication(r, dc);
 
-  reg = ta_mod_registry_acquire(r);
+  now = apr_time_now();
+  reg = ta_mod_registry_acquire(r, now);
   if (!reg)
     return ta_mod_fail(r, dc, &pol, NULL, TA_E_CONFIG, NULL, r->useragent_ip,
                        "AuthType TrustedApp but no TrustedAppRegistry for this server");
 
-  msg = ta_mod_build_msg(r);
+  msg = ta_mod_build_msg(r, &lookalikes);
   st = ta_mod_build_conn(r, dc, &conn, &detail);
   if (st != TA_OK)
     return ta_mod_fail(r, dc, &pol, msg, st, NULL, r->connection->client_ip, detail);
 
-  now = apr_time_now();
   st = ta_verify_request(r->pool, reg, &pol, msg, &conn, now, &v);
   if (st != TA_OK)
     return ta_mod_fail(r, dc, &pol, msg, st, &v, conn.client_ip, v.detail);
@@ -102,7 +103,7 @@ static int check_authn(request_rec *r)
     int seraph = v.protocol && !strcmp(v.protocol, "seraph");
     int overflow_refused = 0;
     apr_time_t created = apr_time_from_sec(apr_time_sec(now) + v.clock_offset_sec);
-    st = ta_mod_replay_record(r, v.replay_id, v.replay_expires, created,
+    st = ta_mod_replay_record(r, v.replay_id, v.replay_expires, created, now,
                               seraph ? pol.seraph_future_skew_sec : pol.future_skew_sec,
                               ta_mod_flag(dc->replay_refuse_overflow, 0), &overflow_refused,
                               &detail);
@@ -118,13 +119,15 @@ static int check_authn(request_rec *r)
 
   note = apr_pcalloc(r->pool, sizeof(*note));
   note->app = v.app;
-  note->app_id = apr_pstrdup(r->pool, v.app->id);
-  note->app_name = v.app->name ? apr_pstrdup(r->pool, v.app->name) : note->app_id;
+  note->app_id = v.app->id;   /* the registry is held until r->pool is cleaned up */
+  note->app_name = v.app->name ? v.app->name : note->app_id;
   note->protocol = v.protocol ? v.protocol : "native";
   /* Without an acting user (TrustedAppRequireUser off) the application itself is the user. */
   note->user = (v.user && *v.user) ? v.user : note->app_id;
   note->client_ip = conn.client_ip;
-  ta_mod_strip_lookalikes(r, dc);
+  /* Reading a chunked body may have merged trailers into the headers. */
+  if (lookalikes || conn.has_body)
+    ta_mod_strip_lookalikes(r, dc);
   ta_mod_set_auth_note(r, note);
   ta_mod_export(r, note);
   /* The log id is generated on demand: only when the line is written. */

@@ -113,9 +113,10 @@ int ta_mod_registry_monitor(apr_pool_t *p, server_rec *s);
 /* apache2 -t: parse every registry, report errors. */
 int ta_mod_registry_test_config(apr_pool_t *pconf, server_rec *s);
 /* The current registry for this request, reloaded first when the file
- * changed (checked at most once a second). The reference is released when
- * r->pool is cleared. NULL when the server has no registry. */
-const ta_registry_t *ta_mod_registry_acquire(request_rec *r);
+ * changed (checked at most once a second; now: the request's time). The
+ * reference is released when r->pool is cleared, so the registry's strings
+ * live as long as the request's. NULL when the server has no registry. */
+const ta_registry_t *ta_mod_registry_acquire(request_rec *r, apr_time_t now);
 
 /* The generation in force (post_config, parent only). */
 const ta_registry_t *ta_mod_registry_current(ta_mod_registry_t *h);
@@ -136,14 +137,16 @@ void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s);
  * TA_E_REPLAY_UNAVAILABLE (cache or lock failed, or, with refuse_overflow,
  * the cache overflowed after this request could first have been used:
  * created <= overflow time + future_skew_sec; *overflow_refused is then set,
- * and TrustedAppReplayCacheFailure open does not override it). */
+ * and TrustedAppReplayCacheFailure open does not override it). now: the
+ * request's time, with which entries' expiries are compared. */
 ta_status_t ta_mod_replay_record(request_rec *r, const unsigned char *id, apr_time_t expires,
-                                 apr_time_t created, int future_skew_sec, int refuse_overflow,
-                                 int *overflow_refused, const char **detail);
+                                 apr_time_t created, apr_time_t now, int future_skew_sec,
+                                 int refuse_overflow, int *overflow_refused, const char **detail);
 
 /* ta_mod_request.c */
-/* The protocol-neutral view of r (headers in received order). */
-ta_msg_t *ta_mod_build_msg(request_rec *r);
+/* The protocol-neutral view of r (headers in received order).
+ * *lookalikes: how many of its headers ta_mod_is_lookalike names. */
+ta_msg_t *ta_mod_build_msg(request_rec *r, int *lookalikes);
 /* Connection facts: client address (peer, proxy walk or mod_remoteip), hops
  * for every-hop mode, TLS and the verified client certificate. */
 ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t *conn,
@@ -175,6 +178,9 @@ typedef struct {
   const ta_app_t *app;             /* valid for the life of the main request */
 } ta_mod_auth_note_t;
 
+/* Headers a client could use to impersonate what the module exports
+ * (TrustedApp-Id, Remote-User, ...) or legacy credentials (X-Seraph-Trusted-App-*). */
+int ta_mod_is_lookalike(const char *name);
 void ta_mod_strip_lookalikes(request_rec *r, const ta_dir_conf_t *dc);
 void ta_mod_export(request_rec *r, const ta_mod_auth_note_t *note);
 const ta_mod_auth_note_t *ta_mod_auth_note(const request_rec *r);

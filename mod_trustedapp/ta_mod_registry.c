@@ -422,12 +422,11 @@ static void maybe_reload(request_rec *r, ta_mod_registry_t *h)
                 " application(s)", ta_mod_tag(r->pool, TA_OK), h->path, ta_registry_count(g->reg));
 }
 
-const ta_registry_t *ta_mod_registry_acquire(request_rec *r)
+const ta_registry_t *ta_mod_registry_acquire(request_rec *r, apr_time_t now)
 {
   ta_srv_conf_t *sc = ap_get_module_config(r->server->module_config, &trustedapp_module);
   ta_mod_registry_t *h = sc->registry;
   ta_ref_t *ref;
-  apr_time_t now = apr_time_now();
   int check = 0;
 
   if (!h)

@@ -400,11 +400,11 @@ static ta_status_t overflow_verdict(request_rec *r, apr_time_t overflow, apr_tim
 _Static_assert(TA_VERDICT_REPLAY_ID_LEN == TA_REPLAY_TABLE_ID_LEN, "replay ids are table ids");
 
 ta_status_t ta_mod_replay_record(request_rec *r, const unsigned char *id, apr_time_t expires,
-                                 apr_time_t created, int future_skew_sec, int refuse_overflow,
-                                 int *overflow_refused, const char **detail)
+                                 apr_time_t created, apr_time_t now, int future_skew_sec,
+                                 int refuse_overflow, int *overflow_refused, const char **detail)
 {
   const size_t id_len = TA_VERDICT_REPLAY_ID_LEN;
-  apr_time_t now, overflow = 0;
+  apr_time_t overflow = 0;
   apr_status_t rv, urv;
   ta_status_t st;
   char ebuf[120];
@@ -414,7 +414,6 @@ ta_status_t ta_mod_replay_record(request_rec *r, const unsigned char *id, apr_ti
     *detail = "replay cache not initialised";
     return TA_E_REPLAY_UNAVAILABLE;
   }
-  now = apr_time_now();
   if (expires <= now)
     expires = now + apr_time_from_sec(1);
   if (replay_table) {

@@ -312,11 +312,14 @@ static int lock_bucket_lock(pthread_mutex_t *m)
   return rc;
 }
 
-/* Under the locks of both buckets. */
+/* Under the locks of both buckets. *now: the time expiries are compared
+ * with; with stamp_fresh, an eviction reads the clock (now, under the
+ * locks) for its stamp and returns it there. */
 static int insert_locked(ta_replay_table_t *t, table_bucket_t *b1, table_bucket_t *b2,
-                         const unsigned char *id, apr_time_t expires, apr_time_t now,
-                         apr_time_t *overflow, int *evicted_now)
+                         const unsigned char *id, apr_time_t expires, apr_time_t *now_io,
+                         int stamp_fresh, apr_time_t *overflow, int *evicted_now)
 {
+  apr_time_t now = *now_io;
   int free1, free2, soon1, soon2, slot;
   unsigned live1, live2;
   table_bucket_t *home;
@@ -343,7 +346,13 @@ static int insert_locked(ta_replay_table_t *t, table_bucket_t *b1, table_bucket_
     int first = soon2 < 0 || stamp_expiry(b1->stamp[soon1]) <= stamp_expiry(b2->stamp[soon2]);
     home = first ? b1 : b2;
     slot = first ? soon1 : soon2;
-    /* Never moved back (a clock stepped back must not forget it). */
+    /* Stamped no earlier than the insert of any nonce it drops, which
+     * held this lock before; never moved back (a clock stepped back must
+     * not forget it). */
+    if (stamp_fresh) {
+      now = apr_time_now();
+      *now_io = now;
+    }
     if (now > home->overflow)
       home->overflow = now;
     if (home->overflow > *overflow)
@@ -356,10 +365,8 @@ static int insert_locked(ta_replay_table_t *t, table_bucket_t *b1, table_bucket_
   return 0;
 }
 
-/* now == 0: read the clock once both locks are held, so an eviction is
- * stamped no earlier than the insert of any nonce it drops. */
 static int insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
-                  apr_time_t *now, apr_time_t *overflow, int *evicted_now)
+                  apr_time_t *now, int stamp_fresh, apr_time_t *overflow, int *evicted_now)
 {
   /* n_buckets < 2^32 (4 GiB / 320 bytes): each half picks one. */
   apr_uint64_t h = siphash24_id(t->header->bucket_key, id);
@@ -378,10 +385,8 @@ static int insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expi
     pthread_mutex_unlock(first);
     return -1;
   }
-  if (*now == 0)
-    *now = apr_time_now();
-  result = insert_locked(t, &t->buckets[i1], &t->buckets[i2], id, expires, *now, overflow,
-                         evicted_now);
+  result = insert_locked(t, &t->buckets[i1], &t->buckets[i2], id, expires, now, stamp_fresh,
+                         overflow, evicted_now);
   if (second)
     pthread_mutex_unlock(second);
   pthread_mutex_unlock(first);
@@ -391,14 +396,13 @@ static int insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expi
 int ta_replay_table_insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
                            apr_time_t now, apr_time_t *overflow, int *evicted_now)
 {
-  return insert(t, id, expires, &now, overflow, evicted_now);
+  return insert(t, id, expires, &now, 0, overflow, evicted_now);
 }
 
 int ta_replay_table_insert_now(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
                                apr_time_t *now, apr_time_t *overflow, int *evicted_now)
 {
-  *now = 0;
-  return insert(t, id, expires, now, overflow, evicted_now);
+  return insert(t, id, expires, now, 1, overflow, evicted_now);
 }
 
 int ta_replay_table_warn_due(ta_replay_table_t *t, apr_time_t now, apr_interval_time_t interval,

@@ -50,9 +50,11 @@ apr_uint64_t ta_replay_table_slots(const ta_replay_table_t *t);
 int ta_replay_table_insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
                            apr_time_t now, apr_time_t *overflow, int *evicted_now);
 
-/* The same, with `now` read from the clock once the id's locks are held
- * (so an eviction is never stamped before the insert of a nonce it drops)
- * and returned in *now. */
+/* The same for a server: expiries are compared with *now, a recent time
+ * (the request's; an older time only keeps a slot a moment longer), and an
+ * eviction is stamped with the clock read once the id's locks are held, so
+ * never before the insert of a nonce it drops; that time is returned in
+ * *now. Most inserts so read no clock. */
 int ta_replay_table_insert_now(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
                                apr_time_t *now, apr_time_t *overflow, int *evicted_now);
 

@@ -54,14 +54,15 @@ static const char *authority_of(request_rec *r, const char *scheme)
   return a;
 }
 
-ta_msg_t *ta_mod_build_msg(request_rec *r)
+ta_msg_t *ta_mod_build_msg(request_rec *r, int *lookalikes)
 {
-  ta_msg_t *m = ta_msg_make(r->pool);
+  ta_msg_t *m = apr_pcalloc(r->pool, sizeof(*m));
   const apr_array_header_t *arr = apr_table_elts(r->headers_in);
   const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
   const char *target = r->unparsed_uri ? r->unparsed_uri : "/";
   const char *q;
-  int i;
+  ta_field_t *f;
+  int i, n = 0;
 
   m->method = r->method;
   m->scheme = lower_case(r->pool, ap_http_scheme(r));
@@ -84,10 +85,19 @@ ta_msg_t *ta_mod_build_msg(request_rec *r)
   }
   if (!*m->path)
     m->path = "/";
+  /* The field lines are filled in place: one allocation, no push per line. */
+  m->fields = apr_array_make(r->pool, arr->nelts > 0 ? arr->nelts : 1, sizeof(ta_field_t));
+  f = (ta_field_t *)m->fields->elts;
+  *lookalikes = 0;
   for (i = 0; i < arr->nelts; i++) {
-    if (e[i].key)
-      ta_msg_add_field(m, e[i].key, e[i].val ? e[i].val : "");
+    if (!e[i].key)
+      continue;
+    f[n].name = e[i].key;
+    f[n].value = e[i].val ? e[i].val : "";
+    n++;
+    *lookalikes += ta_mod_is_lookalike(e[i].key);
   }
+  m->fields->nelts = n;
   return m;
 }
 

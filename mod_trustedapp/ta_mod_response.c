@@ -98,38 +98,36 @@ int ta_mod_fail(request_rec *r, const ta_dir_conf_t *dc, const ta_policy_t *pol,
   return status;
 }
 
-/* Names a client could use to impersonate what this module exports (and,
- * below, the legacy credential headers). */
-static const char *const lookalikes[] = {
-  "trustedapp-id", "trustedapp-name", "trustedapp-protocol", "remote-user", "x-remote-user",
-  NULL
-};
-
-static int is_lookalike(const char *name)
+/* name is want (lower case), ASCII case-insensitively and with '_' for '-'
+ * (CGI turns both into the same variable); or starts with it, for a prefix. */
+static int lookalike_name(const char *name, const char *want, int prefix)
 {
-  char buf[64];
-  apr_size_t i;
-  int k;
-  /* Every name above and the legacy prefix starts with r, t or x: most
-   * headers are dismissed on their first letter. */
+  for (; *want; name++, want++) {
+    char c = *name == '_' ? '-' : (char)apr_tolower((unsigned char)*name);
+    if (c != *want)
+      return 0;   /* also where name ends first */
+  }
+  return prefix || *name == '\0';
+}
+
+/* Names a client could use to impersonate what this module exports, and
+ * the legacy credentials: these are consumed here, whichever protocol
+ * authenticated, since a backend has no use for them and must not be able
+ * to replay them. Every one starts with r, t or x, so most headers are
+ * dismissed on their first letter. */
+int ta_mod_is_lookalike(const char *name)
+{
   switch (name[0]) {
-  case 'r': case 'R': case 't': case 'T': case 'x': case 'X':
-    break;
+  case 'r': case 'R':
+    return lookalike_name(name, "remote-user", 0);
+  case 't': case 'T':
+    return lookalike_name(name, "trustedapp-id", 0) || lookalike_name(name, "trustedapp-name", 0)
+           || lookalike_name(name, "trustedapp-protocol", 0);
+  case 'x': case 'X':
+    return lookalike_name(name, "x-remote-user", 0) || lookalike_name(name, "x-seraph-trusted-app-", 1);
   default:
     return 0;
   }
-  for (i = 0; name[i] && i < sizeof buf - 1; i++)
-    buf[i] = (name[i] == '_') ? '-' : (char)apr_tolower(name[i]);
-  if (name[i])
-    return 0;
-  buf[i] = '\0';
-  for (k = 0; lookalikes[k]; k++) {
-    if (!strcmp(buf, lookalikes[k]))
-      return 1;
-  }
-  /* Legacy credentials are consumed here, whichever protocol authenticated:
-   * a backend has no use for them and must not be able to replay them. */
-  return !strncmp(buf, "x-seraph-trusted-app-", sizeof("x-seraph-trusted-app-") - 1);
 }
 
 void ta_mod_strip_lookalikes(request_rec *r, const ta_dir_conf_t *dc)
@@ -139,7 +137,7 @@ void ta_mod_strip_lookalikes(request_rec *r, const ta_dir_conf_t *dc)
   apr_array_header_t *names = NULL;
   int i;
   for (i = 0; i < arr->nelts; i++) {
-    if (e[i].key && is_lookalike(e[i].key)) {
+    if (e[i].key && ta_mod_is_lookalike(e[i].key)) {
       if (!names)
         names = apr_array_make(r->pool, 2, sizeof(const char *));
       APR_ARRAY_PUSH(names, const char *) = e[i].key;
@@ -152,21 +150,36 @@ void ta_mod_strip_lookalikes(request_rec *r, const ta_dir_conf_t *dc)
   }
 }
 
-/* apr_table_setn replaces every earlier entry of a name: whatever set
- * TRUSTEDAPP_* before (SetEnvIf on a client header, say) is gone. */
+static int has_trustedapp_variable(const apr_table_t *env)
+{
+  const apr_array_header_t *arr = apr_table_elts(env);
+  const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+  for (int i = 0; i < arr->nelts; i++)
+    if (e[i].key && !strncasecmp(e[i].key, "TRUSTEDAPP_", sizeof("TRUSTEDAPP_") - 1))
+      return 1;
+  return 0;
+}
+
+/* Whatever set TRUSTEDAPP_* before (SetEnvIf on a client header, say) is
+ * replaced: apr_table_setn drops every earlier entry of the name. Usually
+ * there is none, and the variables are simply added (no scan per name). */
 void ta_mod_export(request_rec *r, const ta_mod_auth_note_t *note)
 {
+  void (*set)(apr_table_t *, const char *, const char *) =
+    has_trustedapp_variable(r->subprocess_env) ? apr_table_setn : apr_table_addn;
+
   /* Seraph clients look for the filter's success marker. */
   if (note->protocol && !strcmp(note->protocol, "seraph"))
     apr_table_setn(r->err_headers_out, "X-Seraph-Trusted-App-Status", "OK");
   r->user = apr_pstrdup(r->pool, note->user);
   r->ap_auth_type = (char *)TA_AUTH_TYPE;
-  /* No copies: the note's strings live in the pool of this request or of
-   * the initial request, which outlives its internal requests. */
-  apr_table_setn(r->subprocess_env, "TRUSTEDAPP_ID", note->app_id);
-  apr_table_setn(r->subprocess_env, "TRUSTEDAPP_NAME", note->app_name ? note->app_name : note->app_id);
-  apr_table_setn(r->subprocess_env, "TRUSTEDAPP_PROTOCOL", note->protocol ? note->protocol : "");
-  apr_table_setn(r->subprocess_env, "TRUSTEDAPP_USER", r->user);
+  /* No copies: the note's strings live in the pool of the initial request
+   * (which outlives its internal requests) or in the registry generation
+   * that request holds until its pool is cleaned up. */
+  set(r->subprocess_env, "TRUSTEDAPP_ID", note->app_id);
+  set(r->subprocess_env, "TRUSTEDAPP_NAME", note->app_name ? note->app_name : note->app_id);
+  set(r->subprocess_env, "TRUSTEDAPP_PROTOCOL", note->protocol ? note->protocol : "");
+  set(r->subprocess_env, "TRUSTEDAPP_USER", r->user);
 }
 
 const ta_mod_auth_note_t *ta_mod_auth_note(const request_rec *r)

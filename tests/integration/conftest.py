@@ -156,6 +156,10 @@ function handle(r)
   r:puts("hdr_user=" .. (r.headers_in["TrustedApp-User"] or "") .. "\n")
   r:puts("hdr_app_id=" .. (r.headers_in["TrustedApp-Id"] or "") .. "\n")
   r:puts("hdr_seraph_cert=" .. (r.headers_in["X-Seraph-Trusted-App-Cert"] or "") .. "\n")
+  local names = {}
+  for k, _ in pairs(r:headers_in_table()) do names[#names + 1] = k:lower() end
+  table.sort(names)
+  r:puts("hdr_names=" .. table.concat(names, ",") .. "\n")
   r:puts("uri=" .. (r.uri or "") .. "\n")
   r:puts("body_len=" .. #body .. "\n")
   r:puts("pid=" .. tostring(r.server_info and 0 or 0) .. "\n")

@@ -2,6 +2,8 @@
 the built-in refusal of root/admin, the user header, and removal of
 client-supplied look-alikes of what the module exports."""
 
+import re
+
 import pytest
 
 import tasig
@@ -99,6 +101,35 @@ def test_lookalike_headers_are_removed(srv, plain):
     assert r.status == 200
     assert r.echo["hdr_app_id"] == ""
     assert r.echo["app_id"] == "plain"
+
+
+def test_lookalike_spellings_are_removed(srv, plain):
+    # Any case, '_' for '-' (CGI makes both the same variable), and a legacy
+    # credential name of any length.
+    forged = [("trustedapp_protocol", "x"), ("REMOTE-USER", "root"), ("X_Remote_User", "root"),
+              ("TRUSTEDAPP-NAME", "x"), ("X-Seraph-Trusted-App-" + "Z" * 70, "x")]
+    kept = [("TrustedApp-Ids", "x"), ("Remote-Users", "x"), ("X-Seraph-Trusted", "x"),
+            ("Trustedapp-Nam", "x")]
+    r = srv.signed("GET", "/echo/", plain, user="alice", headers=forged + kept)
+    assert r.status == 200, r.error
+    names = r.echo["hdr_names"].split(",")
+    assert not [n for n, _ in forged if n.lower() in names], names
+    assert all(n.lower() in names for n, _ in kept), names
+
+
+def test_lookalike_in_a_merged_trailer_is_removed(httpd, app):
+    # With MergeTrailers on, httpd adds the trailers to the headers while the
+    # module reads a chunked body for its digest, after the headers were seen.
+    srv = httpd(conf="MergeTrailers on\n" + PROTECTED_CONF, apps=[app])
+    body = b"chunked body " * 10
+    s = tasig.sign_request("POST", srv.url("/echo/c"), app.key, app.id, user="alice", body=body)
+    head = "POST /echo/c HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nTransfer-Encoding: chunked\r\n" % srv.port
+    head += "".join("%s: %s\r\n" % hv for hv in s.headers) + "Connection: close\r\n\r\n"
+    chunked = b"%x\r\n%s\r\n0\r\nRemote-User: root\r\nX-Trailer-Seen: yes\r\n\r\n" % (len(body), body)
+    status, resp = srv.raw(head.encode() + chunked)
+    assert status == 200, resp[:300]
+    names = re.search(rb"hdr_names=(.*)", resp).group(1).decode().split(",")
+    assert "x-trailer-seen" in names and "remote-user" not in names, names
 
 
 def test_seraph_credentials_never_reach_the_backend(srv, plain):

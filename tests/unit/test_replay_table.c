@@ -649,6 +649,35 @@ static void test_expired_table_takes_new_ids(void **state)
   assert_int_equal(evictions_of(t), evictions1);
 }
 
+/* insert_now compares expiries with the time it is given and reads the
+ * clock only to stamp an eviction: a full table, fed a time of last year,
+ * stamps its overflow with today's clock and returns it. */
+static void test_insert_now_stamps_evictions_with_the_clock(void **state)
+{
+  (void)state;
+  ta_replay_table_t *t = new_table(4 * KIB);
+  const apr_time_t far = apr_time_now() + apr_time_from_sec(86400);
+  unsigned char id[TA_REPLAY_TABLE_ID_LEN];
+  apr_time_t now, ov;
+  int ev = 0;
+  uint32_t i;
+
+  for (i = 0; i < 10000 && !ev; i++) {
+    make_id(id, 33, i);
+    now = T0;
+    assert_int_equal(ta_replay_table_insert_now(t, id, far, &now, &ov, &ev), 0);
+    if (!ev)
+      assert_true(now == T0);   /* no eviction: no clock read */
+  }
+  assert_true(ev);
+  apr_time_t after = apr_time_now();
+  assert_true(now > T0 && now <= after && after - now < apr_time_from_sec(60));
+  assert_true(ov == now);
+  /* the evicting insert is known; its replay is refused */
+  now = T0;
+  assert_int_equal(ta_replay_table_insert_now(t, id, far, &now, &ov, &ev), 1);
+}
+
 /* ---- warning rate limit ----------------------------------------------- */
 
 static void test_warn_due(void **state)
@@ -895,6 +924,7 @@ int main(void)
     cmocka_unit_test(test_expired_table_is_empty_again),
     cmocka_unit_test(test_expired_table_takes_new_ids),
     cmocka_unit_test(test_warn_due),
+    cmocka_unit_test(test_insert_now_stamps_evictions_with_the_clock),
     cmocka_unit_test(test_fork_shares_table),
     cmocka_unit_test(test_map_all_maps_every_page_and_keeps_contents),
     cmocka_unit_test(test_fork_shares_counters),
