@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 #include <jansson.h>
 #include <apr_thread_proc.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -372,6 +373,37 @@ static void test_generate_sign_verify_every_alg(void **state)
   check_round_trip(p, h, h);
   assert_null(ta_key_fingerprint(p, h));
   assert_null(ta_key_evp_pkey(h));
+}
+
+/* ta_key_verify leaves this thread's OpenSSL error queue empty, where a
+ * TLS connection's next call would read it: after a refusal, and after a
+ * success that found errors queued by someone before. */
+static void test_verify_leaves_no_openssl_error(void **state)
+{
+  apr_pool_t *p = *state;
+  const ta_alg_t algs[] = {TA_ALG_ED25519, TA_ALG_ECDSA_P256_SHA256, TA_ALG_RSA_PSS_SHA512};
+  const unsigned char msg[] = "signature base";
+  for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+    ta_key_t *priv;
+    const char *err = NULL;
+    unsigned char *sig;
+    size_t len;
+    assert_int_equal(ta_key_generate(p, algs[i], 2048, &priv, &err), TA_OK);
+    assert_int_equal(ta_key_sign(p, priv, msg, sizeof msg, &sig, &len), TA_OK);
+    ERR_clear_error();
+    assert_int_equal(ta_key_verify(priv, msg, sizeof msg, sig, len), TA_OK);
+    assert_int_equal(ERR_peek_error(), 0);
+    ERR_raise(ERR_LIB_USER, 1);
+    assert_int_equal(ta_key_verify(priv, msg, sizeof msg, sig, len), TA_OK);
+    assert_int_equal(ERR_peek_error(), 0);
+    unsigned char *bad = apr_pmemdup(p, sig, len);
+    bad[len / 2] ^= 0x01;
+    assert_int_equal(ta_key_verify(priv, msg, sizeof msg, bad, len), TA_E_BAD_SIGNATURE);
+    assert_int_equal(ERR_peek_error(), 0);
+    memset(bad, 0xff, len);
+    assert_int_not_equal(ta_key_verify(priv, msg, sizeof msg, bad, len), TA_OK);
+    assert_int_equal(ERR_peek_error(), 0);
+  }
 }
 
 /* ECDSA signatures are fixed-length raw r||s: sign many, always 64 bytes,
@@ -814,6 +846,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_der_spki, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rfc9421_signatures, setup, teardown),
     cmocka_unit_test_setup_teardown(test_generate_sign_verify_every_alg, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_verify_leaves_no_openssl_error, setup, teardown),
     cmocka_unit_test_setup_teardown(test_ecdsa_fixed_length, setup, teardown),
     cmocka_unit_test_setup_teardown(test_alg_mismatch_refused, setup, teardown),
     cmocka_unit_test_setup_teardown(test_weak_and_unsupported_keys_refused, setup, teardown),
