@@ -98,35 +98,50 @@ int ta_mod_fail(request_rec *r, const ta_dir_conf_t *dc, const ta_policy_t *pol,
   return status;
 }
 
-/* name is want (lower case), ASCII case-insensitively and with '_' for '-'
- * (CGI turns both into the same variable); or starts with it, for a prefix. */
-static int lookalike_name(const char *name, const char *want, int prefix)
+static char folded(char c)
 {
-  for (; *want; name++, want++) {
-    char c = *name == '_' ? '-' : (char)apr_tolower((unsigned char)*name);
-    if (c != *want)
-      return 0;   /* also where name ends first */
-  }
-  return prefix || *name == '\0';
+  return c == '_' ? '-' : (char)apr_tolower((unsigned char)c);
+}
+
+/* The first n characters of name are want's (lower case), ASCII
+ * case-insensitively and with '_' for '-' (CGI turns both into the same
+ * variable). Compared from the end: a header that merely shares a prefix
+ * (TrustedApp-User and TrustedApp-Name) differs there at once. */
+static int lookalike_span(const char *name, const char *want, size_t n)
+{
+  while (n-- > 0)
+    if (folded(name[n]) != want[n])
+      return 0;
+  return 1;
 }
 
 /* Names a client could use to impersonate what this module exports, and
  * the legacy credentials: these are consumed here, whichever protocol
  * authenticated, since a backend has no use for them and must not be able
- * to replay them. Every one starts with r, t or x, so most headers are
- * dismissed on their first letter. */
+ * to replay them. Each starts with r, t or x and has its own length, so
+ * most headers are dismissed on their first letter or their length. */
 int ta_mod_is_lookalike(const char *name)
 {
+  static const char legacy_prefix[] = "x-seraph-trusted-app-";
+  size_t len;
   switch (name[0]) {
-  case 'r': case 'R':
-    return lookalike_name(name, "remote-user", 0);
-  case 't': case 'T':
-    return lookalike_name(name, "trustedapp-id", 0) || lookalike_name(name, "trustedapp-name", 0)
-           || lookalike_name(name, "trustedapp-protocol", 0);
-  case 'x': case 'X':
-    return lookalike_name(name, "x-remote-user", 0) || lookalike_name(name, "x-seraph-trusted-app-", 1);
+  case 'r': case 'R': case 't': case 'T': case 'x': case 'X':
+    break;
   default:
     return 0;
+  }
+  len = strlen(name);
+  switch (len) {
+  case 11:
+    return lookalike_span(name, "remote-user", len);
+  case 13:
+    return lookalike_span(name, "trustedapp-id", len) || lookalike_span(name, "x-remote-user", len);
+  case 15:
+    return lookalike_span(name, "trustedapp-name", len);
+  case 19:
+    return lookalike_span(name, "trustedapp-protocol", len);
+  default:
+    return len >= sizeof legacy_prefix - 1 && lookalike_span(name, legacy_prefix, sizeof legacy_prefix - 1);
   }
 }
 
