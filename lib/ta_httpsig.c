@@ -65,9 +65,9 @@ static ta_status_t read_params(apr_pool_t *p, const ta_sf_params_t *params, ta_h
 /* "(" identifiers separated by SP ")" parameters: RFC 8941 4.1.1.1 over
  * identifiers that are already serialized items. */
 static const char *inner_list_value(apr_pool_t *p, const ta_component_t *c, size_t n,
-                                    const char *params_text)
+                                    const char *params_text, size_t params_len)
 {
-  size_t params_len = strlen(params_text), total = 2 + params_len + (n ? n - 1 : 0);
+  size_t total = 2 + params_len + (n ? n - 1 : 0);
   for (size_t i = 0; i < n; i++)
     total += c[i].id_len;
   char *v = apr_palloc(p, total + 1), *w = v;
@@ -79,7 +79,8 @@ static const char *inner_list_value(apr_pool_t *p, const ta_component_t *c, size
     w += c[i].id_len;
   }
   *w++ = ')';
-  memcpy(w, params_text, params_len + 1);
+  memcpy(w, params_text, params_len);
+  w[params_len] = '\0';
   return v;
 }
 
@@ -133,9 +134,16 @@ ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
   sig->sig_len = value->item.bare.v.str.len;
   if ((st = read_params(p, &input->params, sig)) != TA_OK)
     return st;
-  const char *params_text = ta_sf_serialize_params(p, &input->params);
-  if (!params_text)
-    return TA_E_SF_PARSE;
+  /* Parameters sent in canonical form (as signers write them) are taken
+   * as they are; others are serialized. */
+  const char *params_text = input->params.canonical;
+  size_t params_len = input->params.canonical_len;
+  if (!params_text) {
+    params_text = ta_sf_serialize_params(p, &input->params);
+    if (!params_text)
+      return TA_E_SF_PARSE;
+    params_len = strlen(params_text);
+  }
 
   sig->components = apr_pcalloc(p, (input->n_inner ? input->n_inner : 1) * sizeof(ta_component_t));
   /* n_components only counts identifiers that passed, for callers that look
@@ -162,7 +170,8 @@ ta_status_t ta_httpsig_parse(apr_pool_t *p, const ta_msg_t *msg,
     *out = sig;
     return component_st;
   }
-  sig->signature_params = inner_list_value(p, sig->components, sig->n_components, params_text);
+  sig->signature_params = inner_list_value(p, sig->components, sig->n_components, params_text,
+                                           params_len);
   *out = sig;
 
   char *base;
@@ -307,6 +316,8 @@ ta_status_t ta_httpsig_sign(apr_pool_t *p, ta_msg_t *msg,
   ta_sf_params_t params;
   params.items = apr_pcalloc(p, 6 * sizeof(ta_sf_param_t));
   params.n = 0;
+  params.canonical = NULL;
+  params.canonical_len = 0;
   if (sp->created >= 0)
     push_param(params.items, &params.n, "created", bare_int(sp->created));
   if (sp->keyid)

@@ -502,13 +502,38 @@ static ta_sf_bare_t bare_true(void)
   return b;
 }
 
+/* Whether the input text [from, to) of a parsed parameter value is what
+ * the serializer writes for it. Only the kinds a signature's parameters
+ * use are recognised; the others are left to the serializer. */
+static int value_text_is_canonical(const unsigned char *from, const unsigned char *to,
+                                   const ta_sf_bare_t *v)
+{
+  switch (v->type) {
+  case TA_SF_STRING:   /* only \" and \\ are escapes, and both are written escaped */
+  case TA_SF_TOKEN:
+    return 1;
+  case TA_SF_INTEGER: {
+    const unsigned char *d = from + (*from == '-');
+    return !(d[0] == '0' && (to - d > 1 || d != from));   /* "007", "-0" */
+  }
+  case TA_SF_BOOLEAN:
+    return v->v.boolean == 0;   /* "=?1" is written as the bare key */
+  default:
+    return 0;
+  }
+}
+
 /* 4.2.3.2 Parsing Parameters. A repeated key overwrites the earlier value
  * in its original position (its slot is found before the value is parsed
  * into it). No parameters: items NULL, n 0. */
 static ta_status_t parse_parameters(cursor_t *c, ta_sf_params_t *out)
 {
+  const unsigned char *start = c->at;
+  int canonical = 1;
   out->items = NULL;
   out->n = 0;
+  out->canonical = (const char *)start;
+  out->canonical_len = 0;
   if (!next_is(c, ';'))
     return TA_OK;
   ta_sf_param_t stack_space[STACK_PARAMS];
@@ -516,6 +541,8 @@ static ta_status_t parse_parameters(cursor_t *c, ta_sf_params_t *out)
   vec_init(&params, stack_space, STACK_PARAMS, sizeof(ta_sf_param_t));
   while (next_is(c, ';')) {
     c->at++;
+    if (next_is(c, ' '))
+      canonical = 0;
     skip_sp(c);
     const char *key;
     if (parse_key(c, &key) != TA_OK)
@@ -525,6 +552,7 @@ static ta_status_t parse_parameters(cursor_t *c, ta_sf_params_t *out)
       /* the first character settles most comparisons without a call */
       if (items[i].key[0] == key[0] && strcmp(items[i].key, key) == 0) {
         slot = &items[i];
+        canonical = 0;
         break;
       }
     }
@@ -535,15 +563,21 @@ static ta_status_t parse_parameters(cursor_t *c, ta_sf_params_t *out)
       slot->key = key;
     }
     if (next_is(c, '=')) {
-      c->at++;
+      const unsigned char *value = ++c->at;
       if (parse_bare_item(c, &slot->value) != TA_OK)
         return TA_E_SF_PARSE;
+      if (canonical && !value_text_is_canonical(value, c->at, &slot->value))
+        canonical = 0;
     } else {
       slot->value = bare_true();
     }
   }
   out->items = vec_keep(c->pool, &params);
   out->n = params.n;
+  if (canonical)
+    out->canonical_len = (size_t)(c->at - start);
+  else
+    out->canonical = NULL;
   return TA_OK;
 }
 

@@ -49,6 +49,13 @@ typedef struct {
 typedef struct {
   ta_sf_param_t *items;
   size_t n;
+  /* Parser output: when the parameters' text in the input is already their
+   * canonical serialization (single ';' without spaces, no repeated key,
+   * only strings, tokens, integers without leading zeros, ?0 and bare
+   * true), that text: a span of the input, not NUL-terminated, valid as
+   * long as the input. Else NULL (also for parameters built by hand). */
+  const char *canonical;
+  size_t canonical_len;
 } ta_sf_params_t;
 
 typedef struct {

@@ -350,6 +350,39 @@ static void mismatch(counts_t *c, const char *file, const char *name, const char
   fprintf(stderr, "  MISMATCH %s: \"%s\": %s\n", file, name, what);
 }
 
+/* Every parameter list the parser marked canonical serializes to exactly
+ * its input text. */
+static int params_span_holds(apr_pool_t *p, const ta_sf_params_t *params)
+{
+  if (params->canonical == NULL)
+    return 1;
+  const char *written = ta_sf_serialize_params(p, params);
+  return written && strlen(written) == params->canonical_len
+         && memcmp(written, params->canonical, params->canonical_len) == 0;
+}
+
+static int member_spans_hold(apr_pool_t *p, const ta_sf_member_t *m)
+{
+  if (!m->is_inner_list)
+    return params_span_holds(p, &m->item.params);
+  for (size_t i = 0; i < m->n_inner; i++)
+    if (!params_span_holds(p, &m->inner[i].params))
+      return 0;
+  return params_span_holds(p, &m->params);
+}
+
+static int canonical_spans_hold(apr_pool_t *p, const value_t *v)
+{
+  if (v->kind == KIND_ITEM)
+    return params_span_holds(p, &v->item.params);
+  const ta_sf_member_t *members = v->kind == KIND_LIST ? v->list.members : v->dict.members;
+  size_t n = v->kind == KIND_LIST ? v->list.n : v->dict.n;
+  for (size_t i = 0; i < n; i++)
+    if (!member_spans_hold(p, &members[i]))
+      return 0;
+  return 1;
+}
+
 static void run_parse_case(apr_pool_t *p, const char *file, json_t *tc, counts_t *c)
 {
   const char *name = json_string_value(json_object_get(tc, "name"));
@@ -388,6 +421,10 @@ static void run_parse_case(apr_pool_t *p, const char *file, json_t *tc, counts_t
   }
   if (!value_equal(&got, &want)) {
     mismatch(c, file, name, "parsed value differs from expected");
+    return;
+  }
+  if (!canonical_spans_hold(p, &got)) {
+    mismatch(c, file, name, "parameters marked canonical serialize differently");
     return;
   }
   json_t *canonical = json_object_get(tc, "canonical");
@@ -810,6 +847,48 @@ static void test_byte_sequence_lengths(void **state)
 
 /* Integers at every digit count (and around 2^32, where the serializer
  * changes arithmetic) against printf, and the parsers' digit limits. */
+/* The parser marks parameters whose input text is already canonical, and
+ * that text is then exactly what the serializer writes; every other
+ * spelling is left to the serializer. Also checked over every input of
+ * the RFC suite (test_parse_suite) and by fuzz_sf. */
+static void test_canonical_parameter_text(void **state)
+{
+  apr_pool_t *p = *state;
+  static const struct { const char *member; int canonical; } cases[] = {
+    {"(\"@method\");created=1618884473;keyid=\"test-key-rsa-pss\"", 1},
+    {"(\"@method\" \"@authority\");created=0;nonce=\"b3k2pp5k7z\";alg=rsa;tag=\"a\\\"b\\\\c\"", 1},
+    {"();created=-5", 1},
+    {"();a;b=?0;c=tok*/:", 1},
+    {"()", 1},
+    {"(); created=1", 0},         /* space after ';' */
+    {"();created=01", 0},         /* leading zero */
+    {"();created=-0", 0},
+    {"();a=?1", 0},               /* written as the bare key */
+    {"();a=1;a=2", 0},            /* repeated key */
+    {"();a=1.5", 0},              /* decimals, byte sequences, dates: the serializer decides */
+    {"();a=:AQID:", 0},
+    {"();a=@1", 0},
+    {"();a=%\"x\"", 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *field = apr_pstrcat(p, "sig=", cases[i].member, NULL);
+    ta_sf_dict_t d;
+    assert_int_equal(ta_sf_parse_dict(p, field, strlen(field), &d), TA_OK);
+    const ta_sf_params_t *params = &d.members[0].params;
+    const char *written = ta_sf_serialize_params(p, params);
+    assert_non_null(written);
+    if (!cases[i].canonical) {
+      assert_null(params->canonical);
+      continue;
+    }
+    assert_non_null(params->canonical);
+    assert_int_equal(params->canonical_len, strlen(written));
+    assert_memory_equal(params->canonical, written, params->canonical_len);
+    /* a span of the input, right after the inner list */
+    assert_ptr_equal(params->canonical, strchr(field, ')') + 1);
+  }
+}
+
 static void test_number_digits(void **state)
 {
   apr_pool_t *p = *state;
@@ -881,6 +960,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_string_positions, setup, teardown),
     cmocka_unit_test_setup_teardown(test_byte_sequence_lengths, setup, teardown),
     cmocka_unit_test_setup_teardown(test_number_digits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_canonical_parameter_text, setup, teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   apr_terminate();
