@@ -116,6 +116,16 @@ const char *ta_msg_field(apr_pool_t *p, const ta_msg_t *m, const char *name)
   return ta_msg_field_lines(p, m, name, NULL);
 }
 
+int ta_msg_has_field(const ta_msg_t *m, const char *name)
+{
+  size_t name_len = strlen(name);
+  const ta_field_t *f = (const ta_field_t *)m->fields->elts;
+  for (int i = 0; i < m->fields->nelts; i++)
+    if (name_eq(f[i].name, name, name_len))
+      return 1;
+  return 0;
+}
+
 int ta_msg_field_count(const ta_msg_t *m, const char *name)
 {
   int n = 0;

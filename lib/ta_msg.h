@@ -38,6 +38,8 @@ void ta_msg_add_field(ta_msg_t *m, const char *name, const char *value);
 const char *ta_msg_field(apr_pool_t *p, const ta_msg_t *m, const char *name);
 /* Number of field lines with this name. */
 int ta_msg_field_count(const ta_msg_t *m, const char *name);
+/* Whether there is one (stops at the first). */
+int ta_msg_has_field(const ta_msg_t *m, const char *name);
 /* Both at once, in one pass: the combined value (NULL when absent) and,
  * when count is not NULL, the number of field lines. */
 const char *ta_msg_field_lines(apr_pool_t *p, const ta_msg_t *m, const char *name, int *count);

@@ -302,8 +302,7 @@ ta_status_t ta_verify_request(apr_pool_t *p, const ta_registry_t *reg,
     return ta_verify_fail(out, TA_E_CONFIG, "no registry is loaded");
 
   unsigned protocols = pol->protocols ? pol->protocols : TA_PROTO_NATIVE;
-  int has_native = ta_msg_field_count(msg, "Signature-Input") > 0
-                   || ta_msg_field_count(msg, "Signature") > 0;
+  int has_native = ta_msg_has_field(msg, "Signature-Input") || ta_msg_has_field(msg, "Signature");
   /* Seraph headers only matter when no native signature is verified. */
   int has_seraph = !(has_native && (protocols & TA_PROTO_NATIVE)) && ta_seraph_present(msg);
 

@@ -462,7 +462,8 @@ static void test_field_name_case(void **state)
           a[positions[pi]] = (char)x;
           b[positions[pi]] = (char)y;
           int want = apr_cstr_casecmp(a, b) == 0;
-          if (ta_msg_name_eq(a, b) != want || ta_msg_field_count(m, b) != want)
+          if (ta_msg_name_eq(a, b) != want || ta_msg_field_count(m, b) != want
+              || ta_msg_has_field(m, b) != want)
             fail_msg("len %zu pos %zu: 0x%02x vs 0x%02x", len, positions[pi], x, y);
         }
       }
