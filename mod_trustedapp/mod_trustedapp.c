@@ -61,7 +61,7 @@ static int check_authn(request_rec *r)
   const char *detail = NULL;
   apr_time_t now;
   ta_status_t st;
-  int lookalikes = 0;
+  ta_mod_headers_t seen;
 
   if (!type || strcasecmp(type, TA_AUTH_TYPE))
     return DECLINED;
@@ -79,8 +79,8 @@ static int check_authn(request_rec *r)
     return ta_mod_fail(r, dc, &pol, NULL, TA_E_CONFIG, NULL, r->useragent_ip,
                        "AuthType TrustedApp but no TrustedAppRegistry for this server");
 
-  msg = ta_mod_build_msg(r, &lookalikes);
-  st = ta_mod_build_conn(r, dc, &conn, &detail);
+  msg = ta_mod_build_msg(r, &seen);
+  st = ta_mod_build_conn(r, dc, &seen, &conn, &detail);
   if (st != TA_OK)
     return ta_mod_fail(r, dc, &pol, msg, st, NULL, r->connection->client_ip, detail);
 
@@ -126,7 +126,7 @@ static int check_authn(request_rec *r)
   note->user = (v.user && *v.user) ? v.user : note->app_id;
   note->client_ip = conn.client_ip;
   /* Reading a chunked body may have merged trailers into the headers. */
-  if (lookalikes || conn.has_body)
+  if (seen.lookalikes || conn.has_body)
     ta_mod_strip_lookalikes(r, dc);
   ta_mod_set_auth_note(r, note);
   ta_mod_export(r, note);

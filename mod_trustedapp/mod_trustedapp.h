@@ -144,13 +144,25 @@ ta_status_t ta_mod_replay_record(request_rec *r, const unsigned char *id, apr_ti
                                  int refuse_overflow, int *overflow_refused, const char **detail);
 
 /* ta_mod_request.c */
-/* The protocol-neutral view of r (headers in received order).
- * *lookalikes: how many of its headers ta_mod_is_lookalike names. */
-ta_msg_t *ta_mod_build_msg(request_rec *r, int *lookalikes);
+/* The request headers the module reads besides the signed fields, noted
+ * in the one pass over r->headers_in that builds the message view (instead
+ * of a table scan per name): the first line of each, as apr_table_get. */
+typedef struct {
+  const char *host;
+  const char *x_forwarded_for;
+  const char *forwarded;
+  const char *transfer_encoding;
+  const char *content_length;
+  int lookalikes;                 /* how many ta_mod_is_lookalike names */
+} ta_mod_headers_t;
+
+/* The protocol-neutral view of r (headers in received order); *seen is
+ * filled on the way. */
+ta_msg_t *ta_mod_build_msg(request_rec *r, ta_mod_headers_t *seen);
 /* Connection facts: client address (peer, proxy walk or mod_remoteip), hops
  * for every-hop mode, TLS and the verified client certificate. */
-ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t *conn,
-                              const char **detail);
+ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, const ta_mod_headers_t *seen,
+                              ta_conn_t *conn, const char **detail);
 
 /* ta_mod_tls.c */
 /* Whether the client's request came over TLS: the connection's own TLS, or,

@@ -28,9 +28,8 @@ static const char *lower_case(apr_pool_t *p, const char *s)
 }
 
 /* host[:port] lower case, the scheme's default port dropped. */
-static const char *authority_of(request_rec *r, const char *scheme)
+static const char *authority_of(request_rec *r, const char *scheme, const char *host)
 {
-  const char *host = apr_table_get(r->headers_in, "Host");
   const char *a, *colon;
   apr_port_t dflt = strcmp(scheme, "https") ? 80 : 443;
 
@@ -54,7 +53,34 @@ static const char *authority_of(request_rec *r, const char *scheme)
   return a;
 }
 
-ta_msg_t *ta_mod_build_msg(request_rec *r, int *lookalikes)
+static void note_header(ta_mod_headers_t *seen, const char *name, const char *value)
+{
+  const char **slot = NULL;
+  switch (name[0]) {
+  case 'h': case 'H':
+    slot = strcasecmp(name, "Host") ? NULL : &seen->host;
+    break;
+  case 'x': case 'X':
+    slot = strcasecmp(name, "X-Forwarded-For") ? NULL : &seen->x_forwarded_for;
+    break;
+  case 'f': case 'F':
+    slot = strcasecmp(name, "Forwarded") ? NULL : &seen->forwarded;
+    break;
+  case 't': case 'T':
+    slot = strcasecmp(name, "Transfer-Encoding") ? NULL : &seen->transfer_encoding;
+    break;
+  case 'c': case 'C':
+    slot = strcasecmp(name, "Content-Length") ? NULL : &seen->content_length;
+    break;
+  default:
+    break;
+  }
+  if (slot && !*slot)
+    *slot = value;
+  seen->lookalikes += ta_mod_is_lookalike(name);
+}
+
+ta_msg_t *ta_mod_build_msg(request_rec *r, ta_mod_headers_t *seen)
 {
   ta_msg_t *m = apr_pcalloc(r->pool, sizeof(*m));
   const apr_array_header_t *arr = apr_table_elts(r->headers_in);
@@ -64,9 +90,23 @@ ta_msg_t *ta_mod_build_msg(request_rec *r, int *lookalikes)
   ta_field_t *f;
   int i, n = 0;
 
+  /* The field lines are filled in place: one allocation, no push per line. */
+  m->fields = apr_array_make(r->pool, arr->nelts > 0 ? arr->nelts : 1, sizeof(ta_field_t));
+  f = (ta_field_t *)m->fields->elts;
+  memset(seen, 0, sizeof(*seen));
+  for (i = 0; i < arr->nelts; i++) {
+    if (!e[i].key)
+      continue;
+    f[n].name = e[i].key;
+    f[n].value = e[i].val ? e[i].val : "";
+    note_header(seen, f[n].name, f[n].value);
+    n++;
+  }
+  m->fields->nelts = n;
+
   m->method = r->method;
   m->scheme = lower_case(r->pool, ap_http_scheme(r));
-  m->authority = authority_of(r, m->scheme);
+  m->authority = authority_of(r, m->scheme, seen->host);
   m->target = target;
 
   /* Absolute-form targets (forward proxies) carry scheme://authority. */
@@ -85,27 +125,14 @@ ta_msg_t *ta_mod_build_msg(request_rec *r, int *lookalikes)
   }
   if (!*m->path)
     m->path = "/";
-  /* The field lines are filled in place: one allocation, no push per line. */
-  m->fields = apr_array_make(r->pool, arr->nelts > 0 ? arr->nelts : 1, sizeof(ta_field_t));
-  f = (ta_field_t *)m->fields->elts;
-  *lookalikes = 0;
-  for (i = 0; i < arr->nelts; i++) {
-    if (!e[i].key)
-      continue;
-    f[n].name = e[i].key;
-    f[n].value = e[i].val ? e[i].val : "";
-    n++;
-    *lookalikes += ta_mod_is_lookalike(e[i].key);
-  }
-  m->fields->nelts = n;
   return m;
 }
 
 /* ---------------------------------------------------------------- connection */
-static int request_has_body(request_rec *r)
+static int request_has_body(const ta_mod_headers_t *seen)
 {
-  const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
-  const char *cl = apr_table_get(r->headers_in, "Content-Length");
+  const char *te = seen->transfer_encoding;
+  const char *cl = seen->content_length;
   apr_off_t len = 0;
   if (te)
     return 1;
@@ -152,8 +179,8 @@ static const char *cert_sha256_hex(apr_pool_t *p, const char *pem)
   return hex;
 }
 
-ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t *conn,
-                              const char **detail)
+ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, const ta_mod_headers_t *seen,
+                              ta_conn_t *conn, const char **detail)
 {
   const char *peer = r->connection->client_ip;
   int every_hop = ta_mod_flag(dc->every_hop, 0);
@@ -178,7 +205,7 @@ ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t
     }
   } else {
     const char *field = header == TA_PROXY_HEADER_FORWARDED ? "Forwarded" : "X-Forwarded-For";
-    const char *value = apr_table_get(r->headers_in, field);
+    const char *value = header == TA_PROXY_HEADER_FORWARDED ? seen->forwarded : seen->x_forwarded_for;
     /* A claim is only parsed when someone may believe it: a trusted peer,
      * or every-hop mode, where extra hops can only restrict. */
     int believe = dc->trusted_proxies && ta_ip_set_match(dc->trusted_proxies, peer);
@@ -217,6 +244,6 @@ ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, ta_conn_t
       conn->client_cert_issuer = (issuer && *issuer) ? issuer : NULL;
     }
   }
-  conn->has_body = request_has_body(r);
+  conn->has_body = request_has_body(seen);
   return TA_OK;
 }
