@@ -167,8 +167,9 @@ ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, const ta_
 /* ta_mod_tls.c */
 /* Whether the client's request came over TLS: the connection's own TLS, or,
  * with TrustedAppForwardedProto on and the peer a TrustedAppTrustedProxy,
- * that proxy's X-Forwarded-Proto / Forwarded proto= claim. */
-int ta_mod_tls_in_use(request_rec *r, const ta_dir_conf_t *dc);
+ * that proxy's X-Forwarded-Proto / Forwarded proto= claim.
+ * connection_is_tls: ap_ssl_conn_is_ssl(r->connection). */
+int ta_mod_tls_in_use(request_rec *r, const ta_dir_conf_t *dc, int connection_is_tls);
 
 /* ta_mod_body.c */
 /* Reads the body (at most max bytes) while hashing it, keeping it in memory

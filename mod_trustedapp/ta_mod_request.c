@@ -187,6 +187,7 @@ ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, const ta_
   int header = dc->proxy_header ? dc->proxy_header : TA_PROXY_HEADER_XFF;
   apr_array_header_t *chain = NULL;
   ta_status_t st;
+  int connection_is_tls;
 
   memset(conn, 0, sizeof(*conn));
   conn->client_ip = peer;
@@ -230,8 +231,9 @@ ta_status_t ta_mod_build_conn(request_rec *r, const ta_dir_conf_t *dc, const ta_
     }
   }
 
-  conn->is_tls = ta_mod_tls_in_use(r, dc);
-  if (ap_ssl_conn_is_ssl(r->connection)) {
+  connection_is_tls = ap_ssl_conn_is_ssl(r->connection);
+  conn->is_tls = ta_mod_tls_in_use(r, dc, connection_is_tls);
+  if (connection_is_tls) {
     const char *verify = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_VERIFY");
     if (verify && !strcmp(verify, "SUCCESS")) {
       const char *pem = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");

@@ -130,14 +130,14 @@ static int scan_field(void *rec, const char *key, const char *value)
   return 1;
 }
 
-int ta_mod_tls_in_use(request_rec *r, const ta_dir_conf_t *dc)
+int ta_mod_tls_in_use(request_rec *r, const ta_dir_conf_t *dc, int connection_is_tls)
 {
   const char *peer = r->connection->client_ip;
   proto_scan_t ps;
 
   if (!ta_mod_flag(dc->forwarded_proto, 0) || !dc->trusted_proxies
       || !ta_ip_set_match(dc->trusted_proxies, peer))
-    return ap_ssl_conn_is_ssl(r->connection);
+    return connection_is_tls;
 
   memset(&ps, 0, sizeof ps);
   ps.forwarded = dc->proxy_header == TA_PROXY_HEADER_FORWARDED;
