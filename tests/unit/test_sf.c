@@ -691,7 +691,7 @@ static void test_serializer_refusals(void **state)
   assert_null(ta_sf_serialize_bare(p, &b));
 
   ta_sf_param_t bad_key = { .key = "Upper", .value = { .type = TA_SF_INTEGER } };
-  ta_sf_params_t params = { &bad_key, 1 };
+  ta_sf_params_t params = { .items = &bad_key, .n = 1 };
   assert_null(ta_sf_serialize_params(p, &params));
   ta_sf_list_t empty = { NULL, 0 };
   assert_string_equal(ta_sf_serialize_list(p, &empty), "");

@@ -304,7 +304,7 @@ static void test_signature_params_value(void **state)
   items[3].key = "expires";
   items[3].value.type = TA_SF_INTEGER;
   items[3].value.v.integer = 1618884775;
-  ta_sf_params_t params = {items, 4};
+  ta_sf_params_t params = {.items = items, .n = 4};
   assert_string_equal(ta_sigbase_params_value(pool, c, 4, &params),
                       expected("@signature-params serialization", 0));
   assert_string_equal(ta_sigbase_params_value(pool, c, 0, NULL), "()");
