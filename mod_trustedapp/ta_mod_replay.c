@@ -246,32 +246,27 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
                      ta_mod_tag(ptemp, TA_E_CONFIG));
         return HTTP_INTERNAL_SERVER_ERROR;
       }
+      apr_status_t map_rv = APR_SUCCESS;
       rv = ta_replay_table_create(&st->table, replay_table_bytes,
                                   ap_runtime_dir_relative(st->table_pool, "trustedapp-replay-table"),
                                   st->table_pool);
+      /* Committed now: a table the machine cannot hold fails here, not later. */
+      if (rv == APR_SUCCESS && APR_STATUS_IS_ENOMEM(map_rv = ta_replay_table_map_all(st->table)))
+        rv = map_rv;
       if (rv != APR_SUCCESS) {
         apr_pool_destroy(st->table_pool);
         st->table = NULL;
         st->table_pool = NULL;
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot create the replay cache '%s' in "
-                     "shared memory (TrustedAppReplayCache table:BYTES)",
-                     ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec);
+                     "shared memory (TrustedAppReplayCache table:BYTES)%s",
+                     ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec,
+                     APR_STATUS_IS_ENOMEM(rv) ? ": not enough memory, make it smaller" : "");
         return HTTP_INTERNAL_SERVER_ERROR;
       }
-      rv = ta_replay_table_map_all(st->table);
-      if (APR_STATUS_IS_ENOMEM(rv)) {
-        apr_pool_destroy(st->table_pool);
-        st->table = NULL;
-        st->table_pool = NULL;
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "%s cannot commit the memory of the replay "
-                     "cache '%s' (TrustedAppReplayCache table:BYTES): make it smaller",
-                     ta_mod_tag(ptemp, TA_E_CONFIG), replay_spec);
-        return HTTP_INTERNAL_SERVER_ERROR;
-      }
-      if (rv != APR_SUCCESS)
-        ap_log_error(APLOG_MARK, APLOG_INFO, rv, s, "%s replay cache '%s': its pages are mapped as "
-                     "requests first touch them (no MADV_POPULATE_WRITE here)", ta_mod_tag(ptemp, TA_OK),
-                     replay_spec);
+      if (map_rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_INFO, map_rv, s, "%s replay cache '%s': its pages are mapped "
+                     "as requests first touch them (no MADV_POPULATE_WRITE here)",
+                     ta_mod_tag(ptemp, TA_OK), replay_spec);
       st->spec = apr_pstrdup(pp, replay_spec);
       ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "%s replay cache '%s': new table of %"
                    APR_UINT64_T_FMT " nonce slots in shared memory", ta_mod_tag(ptemp, TA_OK),
