@@ -4,11 +4,16 @@
 #include <string.h>
 #include <apr_strings.h>
 
-ta_msg_t *ta_msg_make(apr_pool_t *p)
+ta_msg_t *ta_msg_make_sized(apr_pool_t *p, int n_fields)
 {
   ta_msg_t *m = apr_pcalloc(p, sizeof(*m));
-  m->fields = apr_array_make(p, 16, sizeof(ta_field_t));
+  m->fields = apr_array_make(p, n_fields > 0 ? n_fields : 1, sizeof(ta_field_t));
   return m;
+}
+
+ta_msg_t *ta_msg_make(apr_pool_t *p)
+{
+  return ta_msg_make_sized(p, 16);
 }
 
 void ta_msg_add_field(ta_msg_t *m, const char *name, const char *value)

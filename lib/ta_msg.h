@@ -32,6 +32,8 @@ struct ta_msg {
 
 /* Helpers shared by every component. */
 ta_msg_t *ta_msg_make(apr_pool_t *p);
+/* The same with room for n_fields field lines before the array grows. */
+ta_msg_t *ta_msg_make_sized(apr_pool_t *p, int n_fields);
 void ta_msg_add_field(ta_msg_t *m, const char *name, const char *value);
 /* Combined value of all field lines with this name, joined by ", " per
  * RFC 9110 5.3; NULL when absent. */

@@ -580,7 +580,7 @@ static ta_status_t field_value(apr_pool_t *p, const ta_msg_t *target,
   const char *v;
   ta_status_t st;
   if (c->flags & TA_COMP_BS) {
-    if (ta_msg_field_count(target, c->name) == 0)
+    if (!ta_msg_has_field(target, c->name))
       return TA_E_COMPONENT_MISSING;
     if ((st = byte_sequence_value(p, target, c->name, &v)) != TA_OK)
       return st;

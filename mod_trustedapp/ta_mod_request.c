@@ -82,27 +82,21 @@ static void note_header(ta_mod_headers_t *seen, const char *name, const char *va
 
 ta_msg_t *ta_mod_build_msg(request_rec *r, ta_mod_headers_t *seen)
 {
-  ta_msg_t *m = apr_pcalloc(r->pool, sizeof(*m));
   const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+  ta_msg_t *m = ta_msg_make_sized(r->pool, arr->nelts);
   const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
   const char *target = r->unparsed_uri ? r->unparsed_uri : "/";
   const char *q;
-  ta_field_t *f;
-  int i, n = 0;
+  int i;
 
-  /* The field lines are filled in place: one allocation, no push per line. */
-  m->fields = apr_array_make(r->pool, arr->nelts > 0 ? arr->nelts : 1, sizeof(ta_field_t));
-  f = (ta_field_t *)m->fields->elts;
   memset(seen, 0, sizeof(*seen));
   for (i = 0; i < arr->nelts; i++) {
+    const char *value = e[i].val ? e[i].val : "";
     if (!e[i].key)
       continue;
-    f[n].name = e[i].key;
-    f[n].value = e[i].val ? e[i].val : "";
-    note_header(seen, f[n].name, f[n].value);
-    n++;
+    ta_msg_add_field(m, e[i].key, value);
+    note_header(seen, e[i].key, value);
   }
-  m->fields->nelts = n;
 
   m->method = r->method;
   m->scheme = lower_case(r->pool, ap_http_scheme(r));
