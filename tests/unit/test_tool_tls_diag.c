@@ -259,17 +259,23 @@ static void expect_verify_failure(const handshake_t *h, int verify_error, int de
   assert_true(strlen(out->fix) > 0);
 }
 
+/* The diagnosis names the certificate's date, as an RFC 3339 UTC time. */
+static void assert_names_time(const char *message, const ASN1_TIME *t)
+{
+  struct tm tm;
+  assert_int_equal(ASN1_TIME_to_tm(t, &tm), 1);
+  char when[32];
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  assert_non_null(strstr(message, when));
+}
+
 static void test_expired(void **state)
 {
   (void)state;
   handshake_t h = {.server = &expired, .chain = &intermediate, .trust = &root, .host = "server.example"};
   ta_net_diagnosis_t d;
   expect_verify_failure(&h, X509_V_ERR_CERT_HAS_EXPIRED, 0, "expired", &d);
-  struct tm tm;
-  assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(expired.cert), &tm), 1);
-  char when[32];
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  assert_non_null(strstr(d.message, when));
+  assert_names_time(d.message, X509_get0_notAfter(expired.cert));
   assert_non_null(strstr(d.message, "CN=old.example"));
   assert_non_null(strstr(d.message, "depth 0"));
 }
@@ -280,11 +286,7 @@ static void test_not_yet_valid(void **state)
   handshake_t h = {.server = &not_yet_valid, .chain = &intermediate, .trust = &root, .host = "server.example"};
   ta_net_diagnosis_t d;
   expect_verify_failure(&h, X509_V_ERR_CERT_NOT_YET_VALID, 0, "not-yet-valid", &d);
-  struct tm tm;
-  assert_int_equal(ASN1_TIME_to_tm(X509_get0_notBefore(not_yet_valid.cert), &tm), 1);
-  char when[32];
-  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  assert_non_null(strstr(d.message, when));
+  assert_names_time(d.message, X509_get0_notBefore(not_yet_valid.cert));
   assert_non_null(strstr(d.message, "CN=future.example"));
 }
 
