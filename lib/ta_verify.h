@@ -46,6 +46,8 @@
 #define TA_PROTO_SERAPH 0x2  /* legacy X-Seraph-Trusted-App-* */
 #define TA_PROTO_MTLS   0x4  /* verified client certificate alone identifies the app */
 
+typedef void ta_replay_id_known_fn(const unsigned char *id);
+
 typedef struct {
   unsigned protocols;            /* TA_PROTO_* mask; 0 means TA_PROTO_NATIVE */
   int seraph_insecure_versions;  /* accept Seraph protocol 0/1 (documented as insecure) */
@@ -61,6 +63,12 @@ typedef struct {
   int path_raw_prefix;           /* Seraph-compat raw startsWith matching (weaker); Seraph requests only */
   int require_tls;               /* refuse requests not on TLS */
   int require_client_cert;       /* signature AND registered client certificate */
+  /* Called with the replay record's id (TA_VERDICT_REPLAY_ID_LEN bytes) as
+   * soon as it is known, before the signature is verified; NULL: never. A
+   * store can start fetching the id's slot then, so that recording it after
+   * the verification does not wait for memory. It must have no other effect:
+   * the request is not authenticated yet. */
+  ta_replay_id_known_fn *replay_id_known;
 } ta_policy_t;
 
 /* Facts the caller established about the connection. */

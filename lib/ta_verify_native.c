@@ -217,6 +217,24 @@ ta_status_t ta_verify_native(apr_pool_t *p, const ta_registry_t *reg, const ta_p
                             pol->future_skew_sec, now, out)) != TA_OK)
     return st;
 
+  /* The replay record is named before the verification, so that the
+   * store's memory can be fetched while the signature is checked. */
+  const char *key = NULL;
+  apr_time_t key_expires = 0;
+  if (pol->replay_protection) {
+    key = replay_key(p, app->id, sig->nonce, out->replay_id);
+    if (key == NULL)
+      return ta_verify_fail(out, TA_E_INTERNAL, "hashing the replay key failed");
+    if (pol->replay_id_known)
+      pol->replay_id_known(out->replay_id);
+    /* The signature is acceptable until created + limit (or expires);
+     * the skew margin covers a server clock that steps back. */
+    key_expires = apr_time_from_sec(sig->created) + limit;
+    if (sig->has_expires && apr_time_from_sec(sig->expires) < key_expires)
+      key_expires = apr_time_from_sec(sig->expires);
+    key_expires += apr_time_from_sec(pol->future_skew_sec > 0 ? pol->future_skew_sec : 0);
+  }
+
   if ((st = check_keys(p, app, sig, now, out)) != TA_OK)
     return st;
 
@@ -225,20 +243,6 @@ ta_status_t ta_verify_native(apr_pool_t *p, const ta_registry_t *reg, const ta_p
     return ta_verify_fail(out, TA_E_APP_NOT_AUTHORIZED,
                           apr_psprintf(p, "application '%s' is not registered for RFC 9421 signatures "
                                        "(protocols)", out->claimed_app_id));
-
-  const char *key = NULL;
-  apr_time_t key_expires = 0;
-  if (pol->replay_protection) {
-    key = replay_key(p, app->id, sig->nonce, out->replay_id);
-    if (key == NULL)
-      return ta_verify_fail(out, TA_E_INTERNAL, "hashing the replay key failed");
-    /* The signature is acceptable until created + limit (or expires);
-     * the skew margin covers a server clock that steps back. */
-    key_expires = apr_time_from_sec(sig->created) + limit;
-    if (sig->has_expires && apr_time_from_sec(sig->expires) < key_expires)
-      key_expires = apr_time_from_sec(sig->expires);
-    key_expires += apr_time_from_sec(pol->future_skew_sec > 0 ? pol->future_skew_sec : 0);
-  }
 
   const char *user = NULL;
   if ((st = ta_verify_user_lines(p, pol, user_value, user_lines, &user, out)) != TA_OK)

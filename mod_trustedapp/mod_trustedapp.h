@@ -132,6 +132,11 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
 void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s);
 /* TrustedAppReplayCache: "table[:BYTES]" (the built-in shared-memory nonce
  * table, also the default) or a socache provider "name[:args]". */
+/* What the verifier should call with a replay id before it verifies the
+ * signature (ta_policy_t.replay_id_known): the built-in table's prefetch,
+ * else NULL. */
+ta_replay_id_known_fn *ta_mod_replay_id_known(void);
+
 /* Records the verdict's replay id (TA_VERDICT_REPLAY_ID_LEN bytes) unless
  * present: TA_OK, TA_E_REPLAY (seen before) or
  * TA_E_REPLAY_UNAVAILABLE (cache or lock failed, or, with refuse_overflow,

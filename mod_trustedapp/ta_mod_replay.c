@@ -394,6 +394,16 @@ static ta_status_t overflow_verdict(request_rec *r, apr_time_t overflow, apr_tim
 /* The verdict's replay id is the table's id and the socache key. */
 _Static_assert(TA_VERDICT_REPLAY_ID_LEN == TA_REPLAY_TABLE_ID_LEN, "replay ids are table ids");
 
+static void prefetch_table_slots(const unsigned char *id)
+{
+  ta_replay_table_prefetch(replay_table, id);
+}
+
+ta_replay_id_known_fn *ta_mod_replay_id_known(void)
+{
+  return replay_table && replay_ready ? prefetch_table_slots : NULL;
+}
+
 ta_status_t ta_mod_replay_record(request_rec *r, const unsigned char *id, apr_time_t expires,
                                  apr_time_t created, apr_time_t now, int future_skew_sec,
                                  int refuse_overflow, int *overflow_refused, const char **detail)

@@ -294,14 +294,38 @@ static int scan_bucket(const table_bucket_t *b, const unsigned char *id, apr_tim
   return 0;
 }
 
-/* Asks the CPU to fetch both buckets' first lines (and their pages' address
- * translations) at once, before the locks are taken: in a table of hundreds
- * of megabytes they are rarely cached. Prefetches read nothing the program
- * sees. */
-static void prefetch_buckets(const table_bucket_t *b1, const table_bucket_t *b2)
+/* The two buckets an id may live in, and their locks. */
+typedef struct {
+  table_bucket_t *b1, *b2;
+  pthread_mutex_t *l1, *l2;
+} id_place_t;
+
+static id_place_t place_of(const ta_replay_table_t *t, const unsigned char *id)
 {
-  __builtin_prefetch(b1);
-  __builtin_prefetch(b2);
+  /* n_buckets < 2^32 (4 GiB / 320 bytes): each half picks one. */
+  apr_uint64_t h = siphash24_id(t->header->bucket_key, id);
+  apr_uint64_t i1 = (h & 0xffffffffu) % t->n_buckets, i2 = (h >> 32) % t->n_buckets;
+  id_place_t place = {&t->buckets[i1], &t->buckets[i2], &t->locks[i1 % t->n_locks],
+                      &t->locks[i2 % t->n_locks]};
+  return place;
+}
+
+/* Asks the CPU to fetch the buckets' first lines and the locks (and their
+ * pages' address translations) at once: in a table of hundreds of
+ * megabytes they are rarely cached. Prefetches read nothing the program
+ * sees, and write nothing. */
+static void prefetch_place(const id_place_t *place)
+{
+  __builtin_prefetch(place->b1, 1);
+  __builtin_prefetch(place->b2, 1);
+  __builtin_prefetch(place->l1, 1);
+  __builtin_prefetch(place->l2, 1);
+}
+
+void ta_replay_table_prefetch(const ta_replay_table_t *t, const unsigned char *id)
+{
+  id_place_t place = place_of(t, id);
+  prefetch_place(&place);
 }
 
 static int lock_bucket_lock(pthread_mutex_t *m)
@@ -368,25 +392,22 @@ static int insert_locked(ta_replay_table_t *t, table_bucket_t *b1, table_bucket_
 static int insert(ta_replay_table_t *t, const unsigned char *id, apr_time_t expires,
                   apr_time_t *now, int stamp_fresh, apr_time_t *overflow, int *evicted_now)
 {
-  /* n_buckets < 2^32 (4 GiB / 320 bytes): each half picks one. */
-  apr_uint64_t h = siphash24_id(t->header->bucket_key, id);
-  apr_uint64_t i1 = (h & 0xffffffffu) % t->n_buckets, i2 = (h >> 32) % t->n_buckets;
-  apr_uint64_t l1 = i1 % t->n_locks, l2 = i2 % t->n_locks;
-  pthread_mutex_t *first = &t->locks[l1 < l2 ? l1 : l2];
-  pthread_mutex_t *second = l1 == l2 ? NULL : &t->locks[l1 < l2 ? l2 : l1];
+  id_place_t place = place_of(t, id);
+  pthread_mutex_t *first = place.l1 < place.l2 ? place.l1 : place.l2;
+  pthread_mutex_t *second = place.l1 == place.l2 ? NULL : place.l1 < place.l2 ? place.l2 : place.l1;
   int result;
 
   *evicted_now = 0;
   *overflow = 0;
-  prefetch_buckets(&t->buckets[i1], &t->buckets[i2]);
+  prefetch_place(&place);
   if (lock_bucket_lock(first) != 0)
     return -1;
   if (second && lock_bucket_lock(second) != 0) {
     pthread_mutex_unlock(first);
     return -1;
   }
-  result = insert_locked(t, &t->buckets[i1], &t->buckets[i2], id, expires, now, stamp_fresh,
-                         overflow, evicted_now);
+  result = insert_locked(t, place.b1, place.b2, id, expires, now, stamp_fresh, overflow,
+                         evicted_now);
   if (second)
     pthread_mutex_unlock(second);
   pthread_mutex_unlock(first);

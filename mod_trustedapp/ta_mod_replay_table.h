@@ -37,6 +37,12 @@ apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
  * Linux 5.14) or the file fallback cannot; the table then fills lazily. */
 apr_status_t ta_replay_table_map_all(const ta_replay_table_t *t);
 
+/* Starts fetching what inserting id will touch (its buckets and their
+ * locks) and returns at once, with no other effect: called while something
+ * slower runs (the signature's verification), it takes the memory latency
+ * of a large table off the insert that follows. */
+void ta_replay_table_prefetch(const ta_replay_table_t *t, const unsigned char *id);
+
 /* Number of nonce slots. */
 apr_uint64_t ta_replay_table_slots(const ta_replay_table_t *t);
 

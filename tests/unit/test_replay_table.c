@@ -360,6 +360,38 @@ static void test_ids_differing_in_one_byte(void **state)
   assert_int_equal(evictions_of(t), 0);
 }
 
+/* A prefetch (made before the signature verifies) records nothing: the ids
+ * prefetched are fresh afterwards, the ids stored before are still known. */
+static void test_prefetch_records_nothing(void **state)
+{
+  (void)state;
+  ta_replay_table_t *t = new_table(64 * KIB);
+  unsigned char id[TA_REPLAY_TABLE_ID_LEN];
+  const unsigned n = (unsigned)(ta_replay_table_slots(t) / 4);
+  apr_time_t ov;
+  int ev;
+
+  for (unsigned i = 0; i < n; i++) {
+    make_id(id, 5, i);
+    ta_replay_table_prefetch(t, id);
+    assert_int_equal(insert(t, id, FAR, T0, &ov, &ev), 0);
+  }
+  for (unsigned i = 0; i < 4 * n; i++) {
+    make_id(id, 6, i);
+    ta_replay_table_prefetch(t, id);
+  }
+  for (unsigned i = 0; i < n; i++) {
+    make_id(id, 5, i);
+    ta_replay_table_prefetch(t, id);
+    if (insert(t, id, FAR, T0 + 1, &ov, &ev) != 1)
+      fail_msg("stored id %u forgotten after prefetches", i);
+    make_id(id, 6, i);
+    if (insert(t, id, FAR, T0 + 1, &ov, &ev) != 0)
+      fail_msg("prefetched id %u taken for a replay", i);
+  }
+  assert_int_equal(evictions_of(t), 0);
+}
+
 /* ---- fill without overflow -------------------------------------------- */
 
 /* Half the slots of a 64 KiB table (the first eviction is documented near
@@ -916,6 +948,7 @@ int main(void)
     cmocka_unit_test(test_replay_does_not_extend_expiry),
     cmocka_unit_test(test_all_zero_id_is_fresh),
     cmocka_unit_test(test_ids_differing_in_one_byte),
+    cmocka_unit_test(test_prefetch_records_nothing),
     cmocka_unit_test(test_half_full_no_loss),
     cmocka_unit_test(test_overflow_reports),
     cmocka_unit_test(test_overflow_guarantee_with_free_slots),

@@ -214,6 +214,16 @@ static void sign_request(const vcase_t *c, ta_msg_t *m)
   assert_int_equal(ta_httpsig_sign(tpool, m, &sp, keys[c->key], 1, NULL, NULL, NULL, NULL), TA_OK);
 }
 
+/* Every case runs with a replay_id_known hook that only records its calls. */
+static int hint_calls;
+static unsigned char hint_id[TA_VERDICT_REPLAY_ID_LEN];
+
+static void record_hint(const unsigned char *id)
+{
+  hint_calls++;
+  memcpy(hint_id, id, TA_VERDICT_REPLAY_ID_LEN);
+}
+
 static ta_status_t run_case(const vcase_t *c, ta_verdict_t *v)
 {
   ta_msg_t *m = build_request(c);
@@ -238,6 +248,8 @@ static ta_status_t run_case(const vcase_t *c, ta_verdict_t *v)
   if (c->protocols)
     pol.protocols = c->protocols;
   pol.replay_protection = !c->replay_off;
+  pol.replay_id_known = record_hint;
+  hint_calls = 0;
   pol.require_user = !c->user_optional;
   pol.require_tls = c->require_tls;
   pol.require_client_cert = c->require_client_cert;
@@ -446,6 +458,40 @@ static void test_table(void **state)
     fail_msg("%d mismatches in the table", errors);
 }
 
+/* The id is handed out once, before the signature is verified (a store
+ * prefetches meanwhile), and is the id of the record a success returns. */
+static void test_replay_id_known_before_verification(void **state)
+{
+  (void)state;
+  ta_verdict_t v;
+  vcase_t ok = {.name = "ok", .want = TA_OK};
+  assert_int_equal(run_case(&ok, &v), TA_OK);
+  assert_int_equal(hint_calls, 1);
+  assert_memory_equal(hint_id, v.replay_id, TA_VERDICT_REPLAY_ID_LEN);
+
+  /* a signature that does not verify: announced all the same, nothing to record */
+  unsigned char ok_id[TA_VERDICT_REPLAY_ID_LEN];
+  memcpy(ok_id, v.replay_id, sizeof ok_id);
+  vcase_t forged = {.name = "forged", .want = TA_E_BAD_SIGNATURE, .tamper_path = "/rest/api/2/user"};
+  assert_int_equal(run_case(&forged, &v), TA_E_BAD_SIGNATURE);
+  assert_int_equal(hint_calls, 1);
+  assert_memory_equal(hint_id, ok_id, TA_VERDICT_REPLAY_ID_LEN);   /* same app, same nonce */
+  assert_null(v.replay_key);
+  static const unsigned char zero[TA_VERDICT_REPLAY_ID_LEN];
+  assert_memory_equal(v.replay_id, zero, TA_VERDICT_REPLAY_ID_LEN);
+
+  /* no record to name: replay protection off, an unknown application, a request too old */
+  vcase_t none[] = {
+    {.name = "replay off", .want = TA_OK, .replay_off = 1},
+    {.name = "unknown app", .want = TA_E_UNKNOWN_APP, .keyid = "nobody"},
+    {.name = "too old", .want = TA_E_CLOCK_PAST, .created_delta = -APP1_TIMEOUT_SEC - 1},
+  };
+  for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
+    assert_int_equal(run_case(&none[i], &v), none[i].want);
+    assert_int_equal(hint_calls, 0);
+  }
+}
+
 static void test_long_keyid_and_user(void **state)
 {
   (void)state;
@@ -635,6 +681,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_table, setup, teardown),
     cmocka_unit_test_setup_teardown(test_long_keyid_and_user, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_replay_id_known_before_verification, setup, teardown),
     cmocka_unit_test_setup_teardown(test_success_verdict, setup, teardown),
     cmocka_unit_test_setup_teardown(test_clock_offset_on_failure, setup, teardown),
     cmocka_unit_test_setup_teardown(test_detail_has_no_signature, setup, teardown),
