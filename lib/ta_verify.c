@@ -10,6 +10,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "ta_digest.h"
 #include "ta_seraph_codec.h"
 #include "ta_users.h"
 
@@ -25,6 +26,20 @@ void ta_policy_init(ta_policy_t *pol)
   pol->require_user = 1;
   pol->user_header = TA_DEFAULT_USER_HEADER;
   pol->signature_label = TA_DEFAULT_SIGNATURE_LABEL;
+}
+
+ta_status_t ta_verify_replay_id(const ta_policy_t *pol, const void *record, size_t len,
+                                unsigned char id[TA_VERDICT_REPLAY_ID_LEN])
+{
+  size_t id_len = 0;
+  if (pol->replay_id) {
+    pol->replay_id(record, len, id);
+    return TA_OK;
+  }
+  if (ta_digest_once(TA_DIGEST_SHA256, record, len, id, &id_len) != TA_OK
+      || id_len != TA_VERDICT_REPLAY_ID_LEN)
+    return TA_E_INTERNAL;
+  return TA_OK;
 }
 
 ta_status_t ta_verify_fail(ta_verdict_t *out, ta_status_t st, const char *detail)

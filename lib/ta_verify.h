@@ -46,6 +46,8 @@
 #define TA_PROTO_SERAPH 0x2  /* legacy X-Seraph-Trusted-App-* */
 #define TA_PROTO_MTLS   0x4  /* verified client certificate alone identifies the app */
 
+/* Names a replay record (len bytes) with a TA_VERDICT_REPLAY_ID_LEN-byte id. */
+typedef void ta_replay_id_fn(const void *record, size_t len, unsigned char *id);
 typedef void ta_replay_id_known_fn(const unsigned char *id);
 
 typedef struct {
@@ -63,6 +65,11 @@ typedef struct {
   int path_raw_prefix;           /* Seraph-compat raw startsWith matching (weaker); Seraph requests only */
   int require_tls;               /* refuse requests not on TLS */
   int require_client_cert;       /* signature AND registered client certificate */
+  /* How replay records are named. NULL: SHA-256, the same id on every
+   * server, as a cache shared between servers needs. A store of this server
+   * alone may name them with a keyed hash instead: cheaper, and ids no
+   * client can compute. */
+  ta_replay_id_fn *replay_id;
   /* Called with the replay record's id (TA_VERDICT_REPLAY_ID_LEN bytes) as
    * soon as it is known, before the signature is verified; NULL: never. A
    * store can start fetching the id's slot then, so that recording it after
@@ -97,9 +104,11 @@ typedef struct {
   /* Replay record the caller must store atomically on success (key NULL: nothing). */
   const char *replay_key;
   apr_time_t replay_expires;
-  /* The record's fixed-length cache id, set with replay_key: SHA-256 of the
-   * record (the hash replay_key names for native requests; of replay_key
-   * itself for Seraph). Its bytes are uniform, as hashed stores need. */
+  /* The record's fixed-length cache id, set with replay_key: the policy's
+   * replay_id (SHA-256 by default) of the record, which is the application
+   * and the nonce for native requests (replay_key names the id in hex), and
+   * replay_key itself for Seraph. Its bytes are uniform, as hashed stores
+   * need. */
   unsigned char replay_id[TA_VERDICT_REPLAY_ID_LEN];
   /* Body integrity: when set, the caller must check the body against it. */
   const char *content_digest;    /* the covered Content-Digest field value */

@@ -14,6 +14,10 @@
 /* Sets out->status and out->detail and returns status. */
 TA_FAILURE_PATH ta_status_t ta_verify_fail(ta_verdict_t *out, ta_status_t st, const char *detail);
 
+/* The id of a replay record under the policy (its replay_id, else SHA-256). */
+ta_status_t ta_verify_replay_id(const ta_policy_t *pol, const void *record, size_t len,
+                                unsigned char id[TA_VERDICT_REPLAY_ID_LEN]);
+
 /* A claimed identifier made safe for logs: printable ASCII, no quotes or
  * backslashes (as \xHH), truncated. */
 const char *ta_verify_log_id(apr_pool_t *p, const char *id);

@@ -152,20 +152,20 @@ static ta_status_t check_keys(apr_pool_t *p, const ta_app_t *app, const ta_https
 
 /* Fixed-length cache key: app ids and nonces are bounded but together may
  * exceed what memcache accepts, and a hash keeps the key free of separators.
- * The hash itself goes to md (the verdict's replay_id). */
-static const char *replay_key(apr_pool_t *p, const char *app_id, const char *nonce,
-                              unsigned char md[TA_VERDICT_REPLAY_ID_LEN])
+ * The id itself goes to md (the verdict's replay_id). */
+static const char *replay_key(apr_pool_t *p, const ta_policy_t *pol, const char *app_id,
+                              const char *nonce, unsigned char md[TA_VERDICT_REPLAY_ID_LEN])
 {
   static const char hex[] = "0123456789abcdef";
-  size_t md_len = 0, id_len = strlen(app_id), nonce_len = strlen(nonce);
+  const size_t md_len = TA_VERDICT_REPLAY_ID_LEN;
+  size_t id_len = strlen(app_id), nonce_len = strlen(nonce);
   char stack[512];
   char *material = id_len + 1 + nonce_len <= sizeof stack ? stack
                                                           : apr_palloc(p, id_len + 1 + nonce_len);
   memcpy(material, app_id, id_len);
   material[id_len] = '\n';
   memcpy(material + id_len + 1, nonce, nonce_len);
-  if (ta_digest_once(TA_DIGEST_SHA256, material, id_len + 1 + nonce_len, md, &md_len) != TA_OK
-      || md_len != TA_VERDICT_REPLAY_ID_LEN)
+  if (ta_verify_replay_id(pol, material, id_len + 1 + nonce_len, md) != TA_OK)
     return NULL;
   char *key = apr_palloc(p, sizeof("rfc9421:") + md_len * 2);
   memcpy(key, "rfc9421:", 8);
@@ -222,7 +222,7 @@ ta_status_t ta_verify_native(apr_pool_t *p, const ta_registry_t *reg, const ta_p
   const char *key = NULL;
   apr_time_t key_expires = 0;
   if (pol->replay_protection) {
-    key = replay_key(p, app->id, sig->nonce, out->replay_id);
+    key = replay_key(p, pol, app->id, sig->nonce, out->replay_id);
     if (key == NULL)
       return ta_verify_fail(out, TA_E_INTERNAL, "hashing the replay key failed");
     if (pol->replay_id_known)

@@ -8,7 +8,6 @@
 
 #include <apr_strings.h>
 
-#include "ta_digest.h"
 #include "ta_seraph.h"
 
 ta_status_t ta_verify_seraph(apr_pool_t *p, const ta_registry_t *reg, const ta_policy_t *pol,
@@ -43,9 +42,7 @@ ta_status_t ta_verify_seraph(apr_pool_t *p, const ta_registry_t *reg, const ta_p
   if ((st = ta_verify_policy(p, pol, msg, conn, app, user, 1, pol->path_raw_prefix, 1, out)) != TA_OK)
     return st;
   if (pol->replay_protection && claim.replay_key) {
-    size_t id_len = 0;
-    if (ta_digest_once(TA_DIGEST_SHA256, claim.replay_key, strlen(claim.replay_key), out->replay_id,
-                       &id_len) != TA_OK || id_len != TA_VERDICT_REPLAY_ID_LEN)
+    if (ta_verify_replay_id(pol, claim.replay_key, strlen(claim.replay_key), out->replay_id) != TA_OK)
       return ta_verify_fail(out, TA_E_INTERNAL, "hashing the replay key failed");
     out->replay_key = claim.replay_key;
     out->replay_expires = claim.replay_expires;

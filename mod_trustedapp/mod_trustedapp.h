@@ -132,6 +132,10 @@ int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *
 void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s);
 /* TrustedAppReplayCache: "table[:BYTES]" (the built-in shared-memory nonce
  * table, also the default) or a socache provider "name[:args]". */
+/* How the verifier should name replay records (ta_policy_t.replay_id): the
+ * built-in table's keyed id, else NULL (SHA-256, which shared caches need). */
+ta_replay_id_fn *ta_mod_replay_id(void);
+
 /* What the verifier should call with a replay id before it verifies the
  * signature (ta_policy_t.replay_id_known): the built-in table's prefetch,
  * else NULL. */

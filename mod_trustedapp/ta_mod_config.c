@@ -111,6 +111,7 @@ void ta_mod_policy_from_conf(const ta_dir_conf_t *dc, ta_policy_t *pol)
   pol->seraph_future_skew_sec = TA_SERAPH_FUTURE_SKEW_SEC;
   pol->past_limit_sec = ta_mod_flag(dc->past_limit_sec, 0);
   pol->replay_protection = ta_mod_flag(dc->replay_protection, 1);
+  pol->replay_id = pol->replay_protection ? ta_mod_replay_id() : NULL;
   pol->replay_id_known = pol->replay_protection ? ta_mod_replay_id_known() : NULL;
   pol->require_user = ta_mod_flag(dc->require_user, 1);
   pol->user_header = dc->user_header ? dc->user_header : TA_DEFAULT_USER_HEADER;

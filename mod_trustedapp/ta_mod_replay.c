@@ -394,9 +394,19 @@ static ta_status_t overflow_verdict(request_rec *r, apr_time_t overflow, apr_tim
 /* The verdict's replay id is the table's id and the socache key. */
 _Static_assert(TA_VERDICT_REPLAY_ID_LEN == TA_REPLAY_TABLE_ID_LEN, "replay ids are table ids");
 
+static void name_table_record(const void *record, size_t len, unsigned char *id)
+{
+  ta_replay_table_id(replay_table, record, len, id);
+}
+
 static void prefetch_table_slots(const unsigned char *id)
 {
   ta_replay_table_prefetch(replay_table, id);
+}
+
+ta_replay_id_fn *ta_mod_replay_id(void)
+{
+  return replay_table && replay_ready ? name_table_record : NULL;
 }
 
 ta_replay_id_known_fn *ta_mod_replay_id_known(void)

@@ -1,5 +1,5 @@
 /* Nonce table: a header and N buckets of K slots, each slot a 32-byte id
- * (SHA-256 output) and its expiry. An id may live in one of two buckets; it
+ * and its expiry. An id may live in one of two buckets; it
  * goes to the one holding fewer unexpired nonces. With one bucket per id
  * the first bucket fills up when the table is ~15 % full; with two choices
  * of 7 slots, at 66-72 % (simulated for 16 MiB), so the memory buys
@@ -10,6 +10,11 @@
  * the table: ids derive from nonces a client chooses, and one that could
  * aim at a bucket (as with shmcb's first byte) could flush a captured
  * request's nonce out of it to replay the request.
+ *
+ * The table also names the records it is given (ta_replay_table_id): two
+ * SipHash-2-4-128 under two more keys of its own, 256 bits that no client
+ * can compute and that stay the same for as long as the table lives (across
+ * graceful restarts), for a fraction of the cost of SHA-256.
  *
  * An expired slot is free; nothing ever sweeps. When both buckets are full
  * of unexpired nonces the one expiring soonest is evicted and the bucket
@@ -62,6 +67,7 @@ typedef struct {
  * is read and written only under its lock. */
 typedef struct {
   apr_uint64_t bucket_key[2];         /* SipHash key: random, never changes */
+  apr_uint64_t id_key[4];             /* ta_replay_table_id's two keys: the same */
   apr_time_t last_warning;
   apr_uint64_t evictions;
   apr_uint64_t n_locks;
@@ -145,6 +151,8 @@ apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
   t->header = apr_shm_baseaddr_get(t->shm);
   rv = apr_generate_random_bytes((unsigned char *)t->header->bucket_key,
                                  sizeof t->header->bucket_key);
+  if (rv == APR_SUCCESS)
+    rv = apr_generate_random_bytes((unsigned char *)t->header->id_key, sizeof t->header->id_key);
   if (rv != APR_SUCCESS) {
     apr_shm_destroy(t->shm);
     return rv;
@@ -216,6 +224,12 @@ static apr_uint64_t load_le64(const unsigned char *b)
   return w;
 }
 
+static void store_le64(unsigned char *b, apr_uint64_t w)
+{
+  for (int i = 0; i < 8; i++, w >>= 8)
+    b[i] = (unsigned char)w;
+}
+
 #define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 #define SIPROUND                                                                     \
   do {                                                                               \
@@ -225,33 +239,73 @@ static apr_uint64_t load_le64(const unsigned char *b)
     v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);                    \
   } while (0)
 
-/* SipHash-2-4 (Aumasson, Bernstein), 64-bit output, of an id. */
-static apr_uint64_t siphash24_id(const apr_uint64_t key[2], const unsigned char *id)
+/* SipHash-2-4 (Aumasson, Bernstein) of len bytes under key: the 64-bit
+ * output in out[0], or with wide the 128-bit variant's in out[0] and out[1]. */
+static void siphash24(const apr_uint64_t key[2], const unsigned char *in, size_t len, int wide,
+                      apr_uint64_t out[2])
 {
   apr_uint64_t v0 = key[0] ^ APR_UINT64_C(0x736f6d6570736575);
   apr_uint64_t v1 = key[1] ^ APR_UINT64_C(0x646f72616e646f6d);
   apr_uint64_t v2 = key[0] ^ APR_UINT64_C(0x6c7967656e657261);
   apr_uint64_t v3 = key[1] ^ APR_UINT64_C(0x7465646279746573);
   apr_uint64_t m;
+  size_t whole = len & ~(size_t)7;
 
-  for (unsigned i = 0; i < TA_REPLAY_TABLE_ID_LEN; i += 8) {
-    m = load_le64(id + i);
+  if (wide)
+    v1 ^= 0xee;
+  for (size_t i = 0; i < whole; i += 8) {
+    m = load_le64(in + i);
     v3 ^= m;
     SIPROUND;
     SIPROUND;
     v0 ^= m;
   }
-  m = (apr_uint64_t)TA_REPLAY_TABLE_ID_LEN << 56;   /* length byte; no tail */
+  m = (apr_uint64_t)(len & 0xff) << 56;             /* length byte, then the tail */
+  for (size_t i = whole; i < len; i++)
+    m |= (apr_uint64_t)in[i] << (8 * (i - whole));
   v3 ^= m;
   SIPROUND;
   SIPROUND;
   v0 ^= m;
-  v2 ^= 0xff;
+  v2 ^= wide ? 0xee : 0xff;
   SIPROUND;
   SIPROUND;
   SIPROUND;
   SIPROUND;
-  return v0 ^ v1 ^ v2 ^ v3;
+  out[0] = v0 ^ v1 ^ v2 ^ v3;
+  if (!wide)
+    return;
+  v1 ^= 0xdd;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  SIPROUND;
+  out[1] = v0 ^ v1 ^ v2 ^ v3;
+}
+
+static apr_uint64_t siphash24_id(const apr_uint64_t key[2], const unsigned char *id)
+{
+  apr_uint64_t h[2];
+  siphash24(key, id, TA_REPLAY_TABLE_ID_LEN, 0, h);
+  return h[0];
+}
+
+void ta_siphash24_128(const unsigned char key[16], const void *in, size_t len, unsigned char out[16])
+{
+  apr_uint64_t k[2] = {load_le64(key), load_le64(key + 8)}, h[2];
+  siphash24(k, in, len, 1, h);
+  store_le64(out, h[0]);
+  store_le64(out + 8, h[1]);
+}
+
+void ta_replay_table_id(const ta_replay_table_t *t, const void *record, size_t len,
+                        unsigned char id[TA_REPLAY_TABLE_ID_LEN])
+{
+  apr_uint64_t h[4];
+  siphash24(t->header->id_key, record, len, 1, h);
+  siphash24(t->header->id_key + 2, record, len, 1, h + 2);
+  for (int i = 0; i < 4; i++)
+    store_le64(id + 8 * i, h[i]);
 }
 
 static apr_time_t stamp_expiry(apr_uint64_t stamp)

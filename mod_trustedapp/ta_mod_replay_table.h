@@ -37,6 +37,16 @@ apr_status_t ta_replay_table_create(ta_replay_table_t **out, apr_size_t bytes,
  * Linux 5.14) or the file fallback cannot; the table then fills lazily. */
 apr_status_t ta_replay_table_map_all(const ta_replay_table_t *t);
 
+/* Names a record (len bytes; a server's replay records are the application
+ * and the nonce) with an id for this table: keyed with secrets of the table,
+ * so no client can compute it, and the same for as long as the table lives. */
+void ta_replay_table_id(const ta_replay_table_t *t, const void *record, size_t len,
+                        unsigned char id[TA_REPLAY_TABLE_ID_LEN]);
+
+/* SipHash-2-4 with 128-bit output (key and output as bytes, little-endian
+ * words), what ta_replay_table_id is made of; exposed for its known answers. */
+void ta_siphash24_128(const unsigned char key[16], const void *in, size_t len, unsigned char out[16]);
+
 /* Starts fetching what inserting id will touch (its buckets and their
  * locks) and returns at once, with no other effect: called while something
  * slower runs (the signature's verification), it takes the memory latency

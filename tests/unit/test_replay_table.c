@@ -24,6 +24,8 @@
 
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 
 #include "ta_mod_replay_table.h"
 
@@ -358,6 +360,91 @@ static void test_ids_differing_in_one_byte(void **state)
   }
   assert_int_equal(insert(t, base, FAR, T0 + 200, &ov, &ev), 1);
   assert_int_equal(evictions_of(t), 0);
+}
+
+/* ---- record ids ----------------------------------------------------------- */
+
+/* SipHash-2-4-128: the reference's vectors (key 00..0f, message 00..len-1)
+ * for lengths 0-2, then every length 0-300 (the length byte wraps) under
+ * varied keys against OpenSSL's own SipHash (EVP_MAC "SIPHASH", 16 bytes). */
+static void test_siphash128_known_answers(void **state)
+{
+  (void)state;
+  static const unsigned char reference[3][16] = {
+    {0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93},
+    {0xda, 0x87, 0xc1, 0xd8, 0x6b, 0x99, 0xaf, 0x44, 0x34, 0x76, 0x59, 0x11, 0x9b, 0x22, 0xfc, 0x45},
+    {0x81, 0x77, 0x22, 0x8d, 0xa4, 0xa4, 0x5d, 0xc7, 0xfc, 0xa3, 0x8b, 0xde, 0xf6, 0x0a, 0xff, 0xe4},
+  };
+  unsigned char key[16], msg[300], out[16], want[16];
+  for (unsigned i = 0; i < sizeof key; i++)
+    key[i] = (unsigned char)i;
+  for (unsigned i = 0; i < sizeof msg; i++)
+    msg[i] = (unsigned char)i;
+  for (unsigned len = 0; len < 3; len++) {
+    ta_siphash24_128(key, msg, len, out);
+    assert_memory_equal(out, reference[len], 16);
+  }
+
+  EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+  assert_non_null(mac);
+  size_t size = 16;
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_construct_end()};
+  for (unsigned k = 0; k < 8; k++) {
+    for (unsigned i = 0; i < sizeof key; i++)
+      key[i] = (unsigned char)(i * 37 + k * 101 + 1);
+    for (size_t len = 0; len <= sizeof msg; len++) {
+      for (size_t i = 0; i < len; i++)
+        msg[i] = (unsigned char)(i * 13 + k + len);
+      EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+      size_t n = 0;
+      assert_non_null(ctx);
+      assert_int_equal(EVP_MAC_init(ctx, key, sizeof key, params), 1);
+      assert_int_equal(EVP_MAC_update(ctx, msg, len), 1);
+      assert_int_equal(EVP_MAC_final(ctx, want, &n, sizeof want), 1);
+      assert_int_equal(n, 16);
+      EVP_MAC_CTX_free(ctx);
+      ta_siphash24_128(key, msg, len, out);
+      if (memcmp(out, want, 16) != 0)
+        fail_msg("SipHash-2-4-128 differs from OpenSSL's for key set %u, length %zu", k, len);
+    }
+  }
+  EVP_MAC_free(mac);
+}
+
+/* A table names a record the same way every time, any other record (one
+ * byte more, less or different) otherwise, and another table differently:
+ * its keys are its own. */
+static void test_record_ids(void **state)
+{
+  (void)state;
+  ta_replay_table_t *t = new_table(64 * KIB), *other = new_table(64 * KIB);
+  const char record[] = "app1\nnonce-0123456789abcdef";
+  const size_t len = sizeof record - 1;
+  unsigned char id[TA_REPLAY_TABLE_ID_LEN], again[TA_REPLAY_TABLE_ID_LEN], v[TA_REPLAY_TABLE_ID_LEN];
+  char changed[sizeof record];
+
+  ta_replay_table_id(t, record, len, id);
+  ta_replay_table_id(t, record, len, again);
+  assert_memory_equal(id, again, sizeof id);
+  ta_replay_table_id(other, record, len, v);
+  assert_memory_not_equal(id, v, sizeof id);
+  ta_replay_table_id(t, record, len - 1, v);
+  assert_memory_not_equal(id, v, sizeof id);
+  ta_replay_table_id(t, record, len + 1, v);          /* with the terminating NUL */
+  assert_memory_not_equal(id, v, sizeof id);
+  for (size_t i = 0; i < len; i++) {
+    memcpy(changed, record, sizeof record);
+    changed[i] ^= 0x20;
+    ta_replay_table_id(t, changed, len, v);
+    if (memcmp(id, v, sizeof id) == 0)
+      fail_msg("a record differing in byte %zu has the same id", i);
+  }
+  /* both halves carry the record: neither is constant */
+  unsigned char empty_id[TA_REPLAY_TABLE_ID_LEN];
+  ta_replay_table_id(t, "", 0, empty_id);
+  assert_memory_not_equal(id, empty_id, 16);
+  assert_memory_not_equal(id + 16, empty_id + 16, 16);
+  assert_memory_not_equal(id, id + 16, 16);
 }
 
 /* A prefetch (made before the signature verifies) records nothing: the ids
@@ -949,6 +1036,8 @@ int main(void)
     cmocka_unit_test(test_all_zero_id_is_fresh),
     cmocka_unit_test(test_ids_differing_in_one_byte),
     cmocka_unit_test(test_prefetch_records_nothing),
+    cmocka_unit_test(test_siphash128_known_answers),
+    cmocka_unit_test(test_record_ids),
     cmocka_unit_test(test_half_full_no_loss),
     cmocka_unit_test(test_overflow_reports),
     cmocka_unit_test(test_overflow_guarantee_with_free_slots),

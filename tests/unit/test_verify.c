@@ -143,6 +143,7 @@ typedef struct {
   /* policy */
   unsigned protocols;        /* 0: native */
   int replay_off, user_optional, require_tls, require_client_cert, past_limit;
+  int named_ids;             /* the policy names replay records (name_record) */
   const char *location_path;
   int raw_paths;
   /* expected verdict details (NULL: not checked) */
@@ -224,6 +225,18 @@ static void record_hint(const unsigned char *id)
   memcpy(hint_id, id, TA_VERDICT_REPLAY_ID_LEN);
 }
 
+/* A store's own naming of replay records: the record's bytes, its length
+ * in the last byte, zero-padded (readable in a failed assertion). */
+static int name_calls;
+
+static void name_record(const void *record, size_t len, unsigned char *id)
+{
+  name_calls++;
+  memset(id, 0, TA_VERDICT_REPLAY_ID_LEN);
+  memcpy(id, record, len < TA_VERDICT_REPLAY_ID_LEN - 1 ? len : TA_VERDICT_REPLAY_ID_LEN - 1);
+  id[TA_VERDICT_REPLAY_ID_LEN - 1] = (unsigned char)len;
+}
+
 static ta_status_t run_case(const vcase_t *c, ta_verdict_t *v)
 {
   ta_msg_t *m = build_request(c);
@@ -249,7 +262,8 @@ static ta_status_t run_case(const vcase_t *c, ta_verdict_t *v)
     pol.protocols = c->protocols;
   pol.replay_protection = !c->replay_off;
   pol.replay_id_known = record_hint;
-  hint_calls = 0;
+  pol.replay_id = c->named_ids ? name_record : NULL;
+  hint_calls = name_calls = 0;
   pol.require_user = !c->user_optional;
   pol.require_tls = c->require_tls;
   pol.require_client_cert = c->require_client_cert;
@@ -492,6 +506,40 @@ static void test_replay_id_known_before_verification(void **state)
   }
 }
 
+/* A policy's replay_id names the record (the application and the nonce) in
+ * place of SHA-256: the verdict, its hex key and the early hint carry it. */
+static void test_policy_names_replay_records(void **state)
+{
+  (void)state;
+  ta_verdict_t v;
+  vcase_t named = {.name = "named", .want = TA_OK, .named_ids = 1};
+  assert_int_equal(run_case(&named, &v), TA_OK);
+  assert_int_equal(name_calls, 1);
+  unsigned char want[TA_VERDICT_REPLAY_ID_LEN];
+  const char *record = apr_pstrcat(tpool, "app1\n", NONCE, NULL);
+  name_record(record, strlen(record), want);
+  assert_memory_equal(v.replay_id, want, TA_VERDICT_REPLAY_ID_LEN);
+  assert_memory_equal(hint_id, want, TA_VERDICT_REPLAY_ID_LEN);
+  char hex[2 * TA_VERDICT_REPLAY_ID_LEN + 1];
+  for (size_t i = 0; i < TA_VERDICT_REPLAY_ID_LEN; i++)
+    snprintf(hex + 2 * i, 3, "%02x", want[i]);
+  assert_string_equal(v.replay_key, apr_pstrcat(tpool, "rfc9421:", hex, NULL));
+
+  /* without it, SHA-256 of the same record */
+  vcase_t plain = {.name = "plain", .want = TA_OK};
+  assert_int_equal(run_case(&plain, &v), TA_OK);
+  assert_int_equal(name_calls, 0);
+  unsigned char md[TA_DIGEST_MAX_LEN];
+  size_t md_len = 0;
+  assert_int_equal(ta_digest_once(TA_DIGEST_SHA256, record, strlen(record), md, &md_len), TA_OK);
+  assert_memory_equal(v.replay_id, md, TA_VERDICT_REPLAY_ID_LEN);
+
+  /* replay protection off: nothing is named */
+  vcase_t off = {.name = "off", .want = TA_OK, .named_ids = 1, .replay_off = 1};
+  assert_int_equal(run_case(&off, &v), TA_OK);
+  assert_int_equal(name_calls, 0);
+}
+
 static void test_long_keyid_and_user(void **state)
 {
   (void)state;
@@ -613,6 +661,14 @@ static void test_seraph(void **state)
   assert_int_equal(ta_digest_once(TA_DIGEST_SHA256, v.replay_key, strlen(v.replay_key), md, &md_len), TA_OK);
   assert_int_equal(md_len, TA_VERDICT_REPLAY_ID_LEN);
   assert_memory_equal(v.replay_id, md, TA_VERDICT_REPLAY_ID_LEN);
+  /* a policy's own naming applies to the Seraph record too */
+  pol.replay_id = name_record;
+  name_calls = 0;
+  assert_int_equal(ta_verify_request(tpool, registry, &pol, m, &conn, now, &v), TA_OK);
+  assert_int_equal(name_calls, 1);
+  name_record(v.replay_key, strlen(v.replay_key), md);
+  assert_memory_equal(v.replay_id, md, TA_VERDICT_REPLAY_ID_LEN);
+  pol.replay_id = NULL;
 
   /* the shared user rules apply to the certificate's user */
   m = seraph_request("/rest/x", "administrator", NOW_SEC);
@@ -682,6 +738,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_table, setup, teardown),
     cmocka_unit_test_setup_teardown(test_long_keyid_and_user, setup, teardown),
     cmocka_unit_test_setup_teardown(test_replay_id_known_before_verification, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_policy_names_replay_records, setup, teardown),
     cmocka_unit_test_setup_teardown(test_success_verdict, setup, teardown),
     cmocka_unit_test_setup_teardown(test_clock_offset_on_failure, setup, teardown),
     cmocka_unit_test_setup_teardown(test_detail_has_no_signature, setup, teardown),
