@@ -33,7 +33,11 @@
 #include "ap_provider.h"
 #include "util_mutex.h"
 
-#define TA_REPLAY_USERDATA "mod_trustedapp:replay-cache"
+/* Versioned: a graceful restart into a build whose table layout or record
+ * naming differs must start a new cache, not read the old one with new code
+ * (the old table stays mapped, unused, until the process exits). Bump it
+ * with any such change. */
+#define TA_REPLAY_USERDATA "mod_trustedapp:replay-cache:2"
 
 /* Process pool: survives restarts. */
 typedef struct {
