@@ -216,18 +216,23 @@ apr_uint64_t ta_replay_table_slots(const ta_replay_table_t *t)
   return t->n_buckets * TA_REPLAY_TABLE_SLOTS_PER_BUCKET;
 }
 
+/* Little-endian words in one load or store (memcpy: any alignment). */
 static apr_uint64_t load_le64(const unsigned char *b)
 {
-  apr_uint64_t w = 0;
-  for (int i = 7; i >= 0; i--)
-    w = w << 8 | b[i];
+  apr_uint64_t w;
+  memcpy(&w, b, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
   return w;
 }
 
 static void store_le64(unsigned char *b, apr_uint64_t w)
 {
-  for (int i = 0; i < 8; i++, w >>= 8)
-    b[i] = (unsigned char)w;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  memcpy(b, &w, sizeof w);
 }
 
 #define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
