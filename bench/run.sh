@@ -155,31 +155,12 @@ ErrorLog "$dir/error.log"
 LogLevel warn
 Listen 127.0.0.1:$port
 ServerName 127.0.0.1:$port
-LoadModule mpm_event_module $modules/mod_mpm_event.so
-LoadModule authn_core_module $modules/mod_authn_core.so
-LoadModule authz_core_module $modules/mod_authz_core.so
-LoadModule authz_user_module $modules/mod_authz_user.so
-LoadModule mime_module $modules/mod_mime.so
+Include "$bench/server-base.conf"
 LoadModule socache_shmcb_module $modules/mod_socache_shmcb.so
 LoadModule trustedapp_module "$so"
 LoadModule bench_verify_module "$work/bin/mod_bench_verify.so"
 $user
-TypesConfig /etc/mime.types
-KeepAlive On
-MaxKeepAliveRequests 0
-KeepAliveTimeout 5
-StartServers 2
-ServerLimit 4
-ThreadsPerChild 32
-MaxRequestWorkers 128
-MinSpareThreads 32
-MaxSpareThreads 128
-MaxConnectionsPerChild 0
 DocumentRoot "$dir/htdocs"
-<Directory />
-  AllowOverride None
-  Require all granted
-</Directory>
 TrustedAppRegistry "$dir/registry.xml"
 $replay
 <Location "/protected">
