@@ -127,11 +127,12 @@ int ta_mod_certdoc_quick_handler(request_rec *r, int lookup_uri);
 
 /* ta_mod_replay.c */
 void ta_mod_replay_pre_config(apr_pool_t *pconf);
+/* TrustedAppReplayCache: "table[:BYTES]" (the built-in shared-memory nonce
+ * table, also the default) or a socache provider "name[:args]". */
 const char *ta_mod_replay_set(cmd_parms *cmd, const char *spec);
 int ta_mod_replay_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 void ta_mod_replay_child_init(apr_pool_t *pchild, server_rec *s);
-/* TrustedAppReplayCache: "table[:BYTES]" (the built-in shared-memory nonce
- * table, also the default) or a socache provider "name[:args]". */
+
 /* How the verifier should name replay records (ta_policy_t.replay_id): the
  * built-in table's keyed id, else NULL (SHA-256, which shared caches need). */
 ta_replay_id_fn *ta_mod_replay_id(void);

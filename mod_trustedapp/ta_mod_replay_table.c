@@ -295,12 +295,14 @@ static apr_uint64_t siphash24_id(const apr_uint64_t key[2], const unsigned char 
   return h[0];
 }
 
-void ta_siphash24_128(const unsigned char key[16], const void *in, size_t len, unsigned char out[16])
+void ta_siphash24(const unsigned char key[16], const void *in, size_t len, unsigned char *out,
+                  size_t out_len)
 {
   apr_uint64_t k[2] = {load_le64(key), load_le64(key + 8)}, h[2];
-  siphash24(k, in, len, 1, h);
+  siphash24(k, in, len, out_len == 16, h);
   store_le64(out, h[0]);
-  store_le64(out + 8, h[1]);
+  if (out_len == 16)
+    store_le64(out + 8, h[1]);
 }
 
 void ta_replay_table_id(const ta_replay_table_t *t, const void *record, size_t len,

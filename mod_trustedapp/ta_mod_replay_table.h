@@ -43,9 +43,11 @@ apr_status_t ta_replay_table_map_all(const ta_replay_table_t *t);
 void ta_replay_table_id(const ta_replay_table_t *t, const void *record, size_t len,
                         unsigned char id[TA_REPLAY_TABLE_ID_LEN]);
 
-/* SipHash-2-4 with 128-bit output (key and output as bytes, little-endian
- * words), what ta_replay_table_id is made of; exposed for its known answers. */
-void ta_siphash24_128(const unsigned char key[16], const void *in, size_t len, unsigned char out[16]);
+/* SipHash-2-4 with out_len 8 (64-bit output: the buckets) or 16 (the
+ * 128-bit variant: the ids), key and output as bytes of little-endian
+ * words; what the table is made of, exposed for its known answers. */
+void ta_siphash24(const unsigned char key[16], const void *in, size_t len, unsigned char *out,
+                  size_t out_len);
 
 /* Starts fetching what inserting id will touch (its buckets and their
  * locks) and returns at once, with no other effect: called while something

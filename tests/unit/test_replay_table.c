@@ -364,16 +364,22 @@ static void test_ids_differing_in_one_byte(void **state)
 
 /* ---- record ids ----------------------------------------------------------- */
 
-/* SipHash-2-4-128: the reference's vectors (key 00..0f, message 00..len-1)
- * for lengths 0-2, then every length 0-300 (the length byte wraps) under
- * varied keys against OpenSSL's own SipHash (EVP_MAC "SIPHASH", 16 bytes). */
-static void test_siphash128_known_answers(void **state)
+/* SipHash-2-4, 64- and 128-bit: the reference's vectors (key 00..0f,
+ * message 00..len-1) for lengths 0-2, then every length 0-300 (the length
+ * byte wraps) under varied keys against OpenSSL's own SipHash (EVP_MAC
+ * "SIPHASH", 8 and 16 bytes). */
+static void test_siphash_known_answers(void **state)
 {
   (void)state;
-  static const unsigned char reference[3][16] = {
+  static const unsigned char reference128[3][16] = {
     {0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6, 0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93},
     {0xda, 0x87, 0xc1, 0xd8, 0x6b, 0x99, 0xaf, 0x44, 0x34, 0x76, 0x59, 0x11, 0x9b, 0x22, 0xfc, 0x45},
     {0x81, 0x77, 0x22, 0x8d, 0xa4, 0xa4, 0x5d, 0xc7, 0xfc, 0xa3, 0x8b, 0xde, 0xf6, 0x0a, 0xff, 0xe4},
+  };
+  static const unsigned char reference64[3][8] = {
+    {0x31, 0x0e, 0x0e, 0xdd, 0x47, 0xdb, 0x6f, 0x72},
+    {0xfd, 0x67, 0xdc, 0x93, 0xc5, 0x39, 0xf8, 0x74},
+    {0x5a, 0x4f, 0xa9, 0xd9, 0x09, 0x80, 0x6c, 0x0d},
   };
   unsigned char key[16], msg[300], out[16], want[16];
   for (unsigned i = 0; i < sizeof key; i++)
@@ -381,31 +387,34 @@ static void test_siphash128_known_answers(void **state)
   for (unsigned i = 0; i < sizeof msg; i++)
     msg[i] = (unsigned char)i;
   for (unsigned len = 0; len < 3; len++) {
-    ta_siphash24_128(key, msg, len, out);
-    assert_memory_equal(out, reference[len], 16);
+    ta_siphash24(key, msg, len, out, 16);
+    assert_memory_equal(out, reference128[len], 16);
+    ta_siphash24(key, msg, len, out, 8);
+    assert_memory_equal(out, reference64[len], 8);
   }
 
   EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
   assert_non_null(mac);
-  size_t size = 16;
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_construct_end()};
-  for (unsigned k = 0; k < 8; k++) {
-    for (unsigned i = 0; i < sizeof key; i++)
-      key[i] = (unsigned char)(i * 37 + k * 101 + 1);
-    for (size_t len = 0; len <= sizeof msg; len++) {
-      for (size_t i = 0; i < len; i++)
-        msg[i] = (unsigned char)(i * 13 + k + len);
-      EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-      size_t n = 0;
-      assert_non_null(ctx);
-      assert_int_equal(EVP_MAC_init(ctx, key, sizeof key, params), 1);
-      assert_int_equal(EVP_MAC_update(ctx, msg, len), 1);
-      assert_int_equal(EVP_MAC_final(ctx, want, &n, sizeof want), 1);
-      assert_int_equal(n, 16);
-      EVP_MAC_CTX_free(ctx);
-      ta_siphash24_128(key, msg, len, out);
-      if (memcmp(out, want, 16) != 0)
-        fail_msg("SipHash-2-4-128 differs from OpenSSL's for key set %u, length %zu", k, len);
+  for (size_t size = 8; size <= 16; size += 8) {
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size), OSSL_PARAM_construct_end()};
+    for (unsigned k = 0; k < 8; k++) {
+      for (unsigned i = 0; i < sizeof key; i++)
+        key[i] = (unsigned char)(i * 37 + k * 101 + 1);
+      for (size_t len = 0; len <= sizeof msg; len++) {
+        for (size_t i = 0; i < len; i++)
+          msg[i] = (unsigned char)(i * 13 + k + len);
+        EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+        size_t n = 0;
+        assert_non_null(ctx);
+        assert_int_equal(EVP_MAC_init(ctx, key, sizeof key, params), 1);
+        assert_int_equal(EVP_MAC_update(ctx, msg, len), 1);
+        assert_int_equal(EVP_MAC_final(ctx, want, &n, sizeof want), 1);
+        assert_int_equal(n, size);
+        EVP_MAC_CTX_free(ctx);
+        ta_siphash24(key, msg, len, out, size);
+        if (memcmp(out, want, size) != 0)
+          fail_msg("SipHash-2-4 (%zu bytes) differs from OpenSSL's for key set %u, length %zu", size, k, len);
+      }
     }
   }
   EVP_MAC_free(mac);
@@ -1036,7 +1045,7 @@ int main(void)
     cmocka_unit_test(test_all_zero_id_is_fresh),
     cmocka_unit_test(test_ids_differing_in_one_byte),
     cmocka_unit_test(test_prefetch_records_nothing),
-    cmocka_unit_test(test_siphash128_known_answers),
+    cmocka_unit_test(test_siphash_known_answers),
     cmocka_unit_test(test_record_ids),
     cmocka_unit_test(test_half_full_no_loss),
     cmocka_unit_test(test_overflow_reports),
