@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <apr_general.h>
@@ -248,11 +250,29 @@ static void test_load(void **state)
   /* FILE:LINE: names where */
   assert_non_null(strstr(error_message(c), "broken.xml:"));
 
+  /* Root reads any file: as root, the check runs in a child that has
+   * become nobody (the scratch directory is made traversable for it). */
+  const char *unreadable = write_text("unreadable.xml", "<registry/>");
+  assert_int_equal(chmod(unreadable, 0), 0);
   if (geteuid() != 0) {
-    const char *unreadable = write_text("unreadable.xml", "<registry/>");
-    chmod(unreadable, 0);
     assert_int_equal(ta_regcmd_load(c, unreadable, &reg), TA_EXIT_FAILED);
     assert_string_equal(error_token(c), "registry-unreadable");
+  } else {
+    assert_int_equal(chmod(scratch_dir, 0711), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+        _exit(2);
+      int ok = ta_regcmd_load(c, unreadable, &reg) == TA_EXIT_FAILED
+               && !strcmp(error_token(c), "registry-unreadable");
+      _exit(ok ? 0 : 1);
+    }
+    int wstatus = 0;
+    assert_int_equal(waitpid(pid, &wstatus, 0), pid);
+    assert_int_equal(chmod(scratch_dir, 0700), 0);
+    assert_true(WIFEXITED(wstatus));
+    assert_int_equal(WEXITSTATUS(wstatus), 0);   /* 1: not refused as unreadable; 2: no setuid */
   }
   free_cli(c);
 }
