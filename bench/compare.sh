@@ -103,19 +103,15 @@ for s in A B; do
   done
 done
 
-server_cpu_ns() {
-  local parent pid
-  parent=$(cat "$work/$1/httpd.pid")
-  for pid in $parent $(ps --ppid "$parent" -o pid=); do cat /proc/$pid/task/*/schedstat 2>/dev/null; done \
-    | awk '{t += $1} END {printf "%.0f\n", t}'
-}
+# shellcheck source=bench/server_cpu.sh
+. "$bench/server_cpu.sh"
 # run SERVER PATH LIST: server CPU microseconds per response
 run() {
   local c0 c1 out n bad
-  c0=$(server_cpu_ns "$1")
+  c0=$(server_cpu_ns "$work/$1")
   out=$(BENCH_LIST=$3 BENCH_PATH=$2 BENCH_SLACK=$slack taskset -c 1 wrk -t1 -c"$conns" -d600s --timeout 10s \
         -s "$bench/walk.lua" "http://127.0.0.1:${port[$1]}" 2>&1)
-  c1=$(server_cpu_ns "$1")
+  c1=$(server_cpu_ns "$work/$1")
   n=$(sed -n 's/.*responses=\([0-9]*\).*/\1/p' <<<"$out")
   bad=$(sed -n 's/.* non2xx=\([0-9]*\).*/\1/p' <<<"$out")
   [[ -n $n && $n -gt 0 ]] || { echo "compare: wrk got no response on $1 $2: $out" >&2; exit 1; }

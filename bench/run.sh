@@ -235,15 +235,9 @@ httpd_shared_anon_kb() {
   echo $total
 }
 
-# CPU time (ns) consumed so far by every thread of the parent and its
-# children (schedstat: time on a CPU). Differences over a run give the
-# server's own CPU per request, whatever else competes for the machine.
-httpd_cpu_ns() {
-  local parent pids
-  parent=$(cat "$server_root/httpd.pid")
-  pids="$parent $(ps --ppid "$parent" -o pid= 2>/dev/null)"
-  for pid in $pids; do cat /proc/$pid/task/*/schedstat 2>/dev/null; done | awk '{t += $1} END {printf "%.0f\n", t}'
-}
+# server_cpu_ns SERVER_ROOT: the server's CPU time so far (shared with compare.sh)
+# shellcheck source=bench/server_cpu.sh
+. "$bench/server_cpu.sh"
 
 # Lines of the error log that signal trouble.
 error_lines() { grep -cE '\[(\w+:)?(error|crit|alert|emerg)\]|exit signal|Segmentation' "$1/error.log" || true; }
@@ -256,11 +250,11 @@ error_lines() { grep -cE '\[(\w+:)?(error|crit|alert|emerg)\]|exit signal|Segmen
 run_wrk() {
   local list=$1 path=$2 duration=${3:-600} port out line cpu0 cpu1
   port=$(sed -n 's/^Listen 127.0.0.1://p' "$server_root/httpd.conf")
-  cpu0=$(httpd_cpu_ns)
+  cpu0=$(server_cpu_ns "$server_root")
   out=$(BENCH_LIST=$list BENCH_PATH=$path BENCH_SLACK=$slack \
         taskset -c "$client_cpus" wrk -t "$((conns < wrk_threads ? conns : wrk_threads))" -c "$conns" -d "${duration}s" --timeout 10s \
         -s "$bench/walk.lua" "http://127.0.0.1:$port" 2>&1) || die "wrk failed:"$'\n'"$out"
-  cpu1=$(httpd_cpu_ns)
+  cpu1=$(server_cpu_ns "$server_root")
   line=$(grep '^BENCH ' <<<"$out") || die "wrk printed no result:"$'\n'"$out"
   (($(field "$line" responses) > 0)) || die "wrk got no response on $path:"$'\n'"$out"
   line="$line cpu_us=$(python3 -c "print('%.2f' % (($cpu1 - $cpu0) / 1e3 / max(1, $(field "$line" responses))))")"
